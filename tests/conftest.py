@@ -1,0 +1,40 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def run_snakemake(tmp_path):
+    """Run the real workflow in ``tmp_path`` with a config dict; returns the completed process."""
+
+    def run(config: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        config = {"model_table": str(REPO / "config" / "models_demo.tsv"), **config}
+        configfile = tmp_path / "config.yaml"
+        configfile.write_text(yaml.safe_dump(config))
+        cmd = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(configfile),
+            "--cores",
+            "2",
+            *args,
+        ]
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"snakemake failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    return run

@@ -1,0 +1,50 @@
+"""Bad config stops the run before any job starts, with a message naming what is wrong."""
+
+import pytest
+
+TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (
+            {"fitting": {"n_split": 3}},
+            ["unknown key 'n_split' in config.fitting", "did you mean 'n_splits'"],
+        ),
+        ({"activation": {}}, ["unknown key 'activation' in config", "'activations'"]),
+        (
+            {"models": ["untrained_resnet19"]},
+            ["unknown model id 'untrained_resnet19'", "untrained_resnet18"],
+        ),
+        (
+            {"activations": {"layers": {"untrained_resnet18": ["layer9"]}}},
+            ["'untrained_resnet18' has no layer(s) ['layer9']", "layer4"],
+        ),
+        ({"datasets": ["majajhong2015_public_it"]}, ["not built yet", "available now: demo"]),
+        ({"datasets": ["dmeo"]}, ["unknown dataset 'dmeo'", "did you mean 'demo'"]),
+        ({"fitting": {"ceiling_formula": "r/sqrt(c)"}}, ["ceiling_formula", "r/c"]),
+    ],
+    ids=[
+        "misspelt-key",
+        "misspelt-section",
+        "model",
+        "layer",
+        "planned-dataset",
+        "unknown-dataset",
+        "bad-value",
+    ],
+)
+def test_bad_config_fails_before_any_job(run_snakemake, tmp_path, change, expected):
+    proc = run_snakemake({**TINY, **change}, "-n", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    for text in expected:
+        assert text in output, output
+    assert "Job stats" not in output and not (tmp_path / "results").exists()
+
+
+def test_valid_layers_pass_the_check(run_snakemake):
+    config = {**TINY, "activations": {"layers": {"untrained_resnet18": ["layer2", "fc"]}}}
+    proc = run_snakemake(config, "-n")
+    assert "activations" in proc.stdout

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+from neuralign.dataset import validate_dataset
+from neuralign.demo import VirtualPopulation, front_end, make_demo, random_crops
+from neuralign.metrics import percentile_ci, split_half_ceiling
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    ds = make_demo(
+        root / "images",
+        n_stimuli=240,
+        n_neurons=40,
+        n_repetitions=10,
+        image_size=64,
+        seed=3,
+        relative_to=root,
+    )
+    return root, ds
+
+
+def test_demo_is_a_valid_dataset_with_its_images(demo):
+    root, ds = demo
+    validate_dataset(ds)
+    assert ds.attrs["simulated"] == 1 and "SIMULATED" in ds.attrs["description"]
+    assert ds["responses"].shape == (240, 40, 10)
+    assert all((root / path).is_file() for path in ds["image_path"].values)
+    counts = ds["object"].to_series().value_counts()
+    assert counts.max() - counts.min() <= 1  # photos used in turn
+
+
+def test_demo_is_deterministic(tmp_path):
+    a = make_demo(tmp_path / "a", n_stimuli=24, n_neurons=3, n_repetitions=2, image_size=32, seed=5)
+    b = make_demo(tmp_path / "b", n_stimuli=24, n_neurons=3, n_repetitions=2, image_size=32, seed=5)
+    np.testing.assert_array_equal(a["responses"], b["responses"])
+
+
+def test_counts_are_poisson_around_the_rates(demo):
+    _, ds = demo
+    counts, rates = ds["responses"].values, ds["rates"].values
+    np.testing.assert_allclose(counts.mean(axis=2).mean(), rates.mean(), rtol=0.02)
+    # Poisson: variance over repetitions equals the mean
+    np.testing.assert_allclose(counts.var(axis=2, ddof=1).mean(), rates.mean(), rtol=0.05)
+
+
+def test_estimated_ceiling_is_within_its_ci_of_the_true_one(demo):
+    _, ds = demo
+    result = split_half_ceiling(ds["responses"].values, n_splits=10, seed=0, n_bootstrap=500)
+    low, high = percentile_ci(result["bootstrap"])
+    truth = ds["true_ceiling"].values
+    inside = (low <= truth) & (truth <= high)
+    assert inside.mean() >= 0.9, f"true ceiling inside the 95% CI for only {inside.mean():.0%}"
+    median_low, median_high = percentile_ci(np.median(result["bootstrap"], axis=1))
+    assert median_low <= np.median(truth) <= median_high
+    assert abs(np.median(result["ceiling"]) - np.median(truth)) < 0.05
+
+
+def test_neurons_only_see_their_receptive_field():
+    rng = np.random.default_rng(0)
+    images, _ = random_crops(30, 64, rng)
+    population = VirtualPopulation(
+        rf_x=np.array([0.25]),
+        rf_y=np.array([0.25]),
+        rf_sigma=np.array([0.06]),
+        weights=np.ones((1, 12)),
+        baseline=np.ones(1),
+        gain=np.ones(1),
+    )
+    edited = images.copy()
+    edited[:, 40:, 40:] = rng.integers(0, 255, size=edited[:, 40:, 40:].shape)
+    far = population.drive(front_end(np.concatenate([images, edited])))
+    np.testing.assert_allclose(far[:30], far[30:], rtol=1e-3)
+    edited = images.copy()
+    edited[:, 8:24, 8:24] = rng.integers(0, 255, size=edited[:, 8:24, 8:24].shape)
+    near = population.drive(front_end(np.concatenate([images, edited])))
+    assert np.abs(near[:30] - near[30:]).mean() > 10 * np.abs(far[:30] - far[30:]).mean()

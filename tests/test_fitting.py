@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+from neuralign.fitting import fit_model, score_layers, shuffle_splits
+from scipy import stats
+from sklearn.linear_model import RidgeCV
+
+ALPHAS = np.logspace(-3, 3, 7)
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(0)
+    n, n_neuroids = 120, 8
+    signal = rng.normal(size=(n, 20))
+    rates = signal @ rng.normal(size=(20, n_neuroids))
+    responses = rates[..., None] + rng.normal(scale=2.0, size=(n, n_neuroids, 6))
+    features = {
+        "noise": rng.normal(size=(n, 30)),
+        "signal": signal + 0.1 * rng.normal(size=(n, 20)),
+    }
+    strata = np.repeat(np.arange(6), n // 6)
+    return features, responses, strata
+
+
+def test_splits_are_stratified_and_seeded(problem):
+    _, _, strata = problem
+    splits = shuffle_splits(len(strata), strata, 10, 0.9, seed=1)
+    assert len(splits) == 10
+    for train, test in splits:
+        assert len(set(train) & set(test)) == 0 and len(train) == 108
+        assert np.bincount(strata[test], minlength=6).tolist() == [2] * 6
+    again = shuffle_splits(len(strata), strata, 10, 0.9, seed=1)
+    assert all((a[1] == b[1]).all() for a, b in zip(splits, again, strict=True))
+
+
+def test_test_scores_match_sklearn_and_scipy(problem):
+    features, responses, strata = problem
+    targets = responses.mean(axis=2)
+    splits = shuffle_splits(len(strata), strata, 3, 0.9, seed=1)
+    out = score_layers(features, targets, splits, [1.0])
+    train, test = splits[0]
+    x = features["signal"]
+    xc = x[train] - x[train].mean(0)
+    alpha = (xc**2).sum() / min(xc.shape)  # relative alpha 1 = mean Gram eigenvalue
+    pred = RidgeCV(alphas=[alpha]).fit(x[train], targets[train]).predict(x[test])
+    expected = [stats.pearsonr(pred[:, j], targets[test, j])[0] for j in range(targets.shape[1])]
+    np.testing.assert_allclose(out["r"][1, 0], expected, atol=1e-8)
+
+
+def test_layer_choice_ignores_held_out_stimuli(problem):
+    features, responses, strata = problem
+    targets = responses.mean(axis=2)
+    splits = shuffle_splits(len(strata), strata, 2, 0.9, seed=1)
+    before = score_layers(features, targets, splits, ALPHAS)
+    scrambled = targets.copy()
+    test = splits[0][1]
+    scrambled[test] = np.random.default_rng(1).normal(size=scrambled[test].shape)
+    after = score_layers(features, scrambled, splits[:1], ALPHAS)
+    np.testing.assert_allclose(after["inner"][:, 0], before["inner"][:, 0])
+    assert not np.allclose(after["r"][:, 0], before["r"][:, 0])
+
+
+def test_fit_model_picks_the_signal_layer_and_summarises(problem):
+    features, responses, strata = problem
+    ceiling = np.full(responses.shape[1], 0.9)
+    fit = fit_model(
+        features,
+        responses,
+        strata,
+        ceiling,
+        n_splits=5,
+        train_size=0.9,
+        split_seed=1,
+        relative_alphas=ALPHAS,
+        formula="r^2/c",
+        n_bootstrap=200,
+        bootstrap_seed=0,
+    )
+    assert set(fit["chosen_layer"].values) == {"signal"}
+    raw = np.median(fit["r_selected"].values, axis=1).mean()
+    assert float(fit["raw"]) == pytest.approx(raw)
+    assert float(fit["ceiled"]) == pytest.approx(raw**2 / 0.9)
+    assert fit["ceiled_ci_low"] <= fit["ceiled"] <= fit["ceiled_ci_high"]
+    assert fit["raw"] > 0.8
+    assert fit["r"].dims == ("layer", "split", "neuroid")
+
+
+def test_too_small_test_set_for_stratification_is_explained():
+    with pytest.raises(ValueError, match="cannot hold one stimulus of each of 12 objects"):
+        shuffle_splits(48, np.arange(48) % 12, 3, 0.9, seed=1)

@@ -1,0 +1,51 @@
+"""The per-dataset scores table: one row per model, read off the fits artifacts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import pandas as pd
+import xarray as xr
+
+SUMMARY_COLUMNS = (
+    "raw",
+    "raw_sem",
+    "raw_ci_low",
+    "raw_ci_high",
+    "ceiling",
+    "ceiled",
+    "ceiled_ci_low",
+    "ceiled_ci_high",
+)
+
+
+def score_row(fit: xr.Dataset) -> dict:
+    """Summary numbers of one fits artifact, with its most often chosen layer."""
+    chosen = Counter(fit["chosen_layer"].values.tolist())
+    layer, count = chosen.most_common(1)[0]
+    return {
+        "layer": layer,
+        "layer_share": count / fit.sizes["split"],
+        **{column: float(fit[column]) for column in SUMMARY_COLUMNS},
+        "ceiling_formula": fit.attrs["ceiling_formula"],
+    }
+
+
+def scores_table(fit_paths: Sequence[str], models: Sequence[dict], dataset: str) -> pd.DataFrame:
+    """Join model metadata (id, imagenet_top1, family, notes) with their fit summaries."""
+    if len(fit_paths) != len(models):
+        raise ValueError(f"{len(fit_paths)} fits for {len(models)} models")
+    rows = []
+    for path, model in zip(fit_paths, models, strict=True):
+        with xr.open_dataset(path) as fit:
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": model["id"],
+                    "family": model["family"],
+                    "imagenet_top1": model["imagenet_top1"],
+                    **score_row(fit),
+                }
+            )
+    return pd.DataFrame(rows)

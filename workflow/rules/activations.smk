@@ -1,0 +1,23 @@
+rule activations:
+    input:
+        dataset="results/datasets/{dataset}.nc",
+        images="results/datasets/{dataset}/images",
+    output:
+        activations="results/activations/{dataset}/{model}.nc",
+    log:
+        "results/logs/activations/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/activations/{dataset}/{model}.tsv"
+    conda:
+        "../../envs/neuralign.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=gpus(config["activations"]["device"]),
+    params:
+        source=lambda wildcards: MODEL_TABLE.loc[wildcards.model, "source"],
+        layers=model_layers,
+        options=config["activations"],
+    script:
+        "../scripts/activations.py"

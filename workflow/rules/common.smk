@@ -1,0 +1,58 @@
+import re
+
+import yaml
+from snakemake.utils import validate
+
+from neuralign.config import (
+    check_datasets,
+    check_keys,
+    check_layer_config,
+    select_models,
+)
+from neuralign.models import read_model_table
+
+SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
+check_keys(config, yaml.safe_load((SCHEMA_DIR / "config.schema.yaml").read_text()))
+validate(config, "../schemas/config.schema.yaml")
+check_datasets(config["datasets"])
+
+MODEL_TABLE = read_model_table(config["model_table"])
+validate(MODEL_TABLE, "../schemas/models.schema.yaml")
+MODELS = select_models(MODEL_TABLE, config["models"], config["model_table"])
+check_layer_config(config["activations"]["layers"], MODEL_TABLE)
+
+DATASETS = config["datasets"]
+DATASET_TITLES = {"demo": "demo dataset (SIMULATED neurons)"}
+
+
+wildcard_constraints:
+    dataset="|".join(map(re.escape, DATASETS)),
+    model="|".join(map(re.escape, MODELS)),
+
+
+def gpus(device):
+    """GPU request of a job running on ``device``."""
+    return 1 if device == "cuda" else 0
+
+
+def model_layers(wildcards):
+    """Configured layers of a model; an empty list means its stage outputs."""
+    return config["activations"]["layers"].get(wildcards.model, [])
+
+
+def model_rows():
+    """Table rows (id, imagenet_top1, family, notes) of the selected models."""
+    return MODEL_TABLE.loc[MODELS, ["id", "imagenet_top1", "family", "notes"]].to_dict(
+        "records"
+    )
+
+
+def all_targets():
+    return expand(
+        [
+            "results/scores/{dataset}.csv",
+            "results/figures/{dataset}/accuracy_vs_predictivity.png",
+            "results/figures/{dataset}/accuracy_vs_predictivity.pdf",
+        ],
+        dataset=DATASETS,
+    )

@@ -1,0 +1,41 @@
+rule fit:
+    input:
+        activations="results/activations/{dataset}/{model}.nc",
+        dataset="results/datasets/{dataset}.nc",
+        ceiling="results/ceilings/{dataset}.nc",
+    output:
+        fit="results/fits/{dataset}/{model}.nc",
+    log:
+        "results/logs/fits/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/fits/{dataset}/{model}.tsv"
+    conda:
+        "../../envs/neuralign.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=gpus(config["fitting"]["device"]),
+    params:
+        options=config["fitting"],
+    script:
+        "../scripts/fit.py"
+
+
+rule scores:
+    input:
+        fits=expand("results/fits/{{dataset}}/{model}.nc", model=MODELS),
+    output:
+        scores=report(
+            "results/scores/{dataset}.csv",
+            caption="../report/scores.rst",
+            category="Scores",
+        ),
+    log:
+        "results/logs/scores/{dataset}.log",
+    conda:
+        "../../envs/neuralign.yaml"
+    params:
+        models=model_rows(),
+    script:
+        "../scripts/scores.py"

@@ -1,0 +1,24 @@
+"""Generate the SIMULATED demo dataset and its stimulus images."""
+
+from pathlib import Path
+
+from neuralign.dataset import validate_dataset, write_netcdf
+from neuralign.demo import make_demo
+from neuralign.logs import log_to
+
+
+def main(dataset_path: str, image_dir: str, demo: dict, log) -> None:
+    ds = make_demo(image_dir, relative_to=Path(dataset_path).parent, **demo)
+    write_netcdf(validate_dataset(ds), dataset_path)
+    log.info(
+        "wrote %s: %d stimuli × %d virtual neurons × %d repetitions",
+        dataset_path,
+        ds.sizes["stimulus"],
+        ds.sizes["neuroid"],
+        ds.sizes["repetition"],
+    )
+
+
+if __name__ == "__main__":
+    with log_to(snakemake.log[0]) as log:
+        main(snakemake.output.dataset, snakemake.output.images, snakemake.params.demo, log)

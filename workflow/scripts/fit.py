@@ -1,0 +1,63 @@
+"""Cross-validated ridge scores of one model on one dataset, layer chosen in the folds."""
+
+import torch
+import xarray as xr
+from neuralign.activations import read_activations
+from neuralign.dataset import open_dataset, write_netcdf
+from neuralign.fitting import fit_model
+from neuralign.logs import log_to
+
+
+def main(
+    activations_path: str,
+    dataset_path: str,
+    ceiling_path: str,
+    out_path: str,
+    options: dict,
+    threads: int,
+    log,
+) -> None:
+    torch.set_num_threads(threads)
+    ds = open_dataset(dataset_path)
+    with xr.open_dataset(ceiling_path) as ceiling, xr.open_dataset(activations_path) as acts:
+        ceiling_values = ceiling["ceiling"].values
+        model_source = acts.attrs["model_source"]
+    strata = ds["object"].values if "object" in ds.coords else None
+    fit = fit_model(
+        read_activations(activations_path),
+        ds["responses"].values,
+        strata,
+        ceiling_values,
+        n_splits=options["n_splits"],
+        train_size=options["train_size"],
+        split_seed=options["split_seed"],
+        relative_alphas=options["relative_alphas"],
+        formula=options["ceiling_formula"],
+        n_bootstrap=options["n_bootstrap"],
+        bootstrap_seed=options["bootstrap_seed"],
+        device=options["device"],
+    )
+    fit = fit.assign_coords(neuroid_id=("neuroid", ds["neuroid_id"].values))
+    fit.attrs.update(dataset=ds.attrs["dataset"], model_source=model_source)
+    write_netcdf(fit, out_path)
+    log.info(
+        "raw %.3f ± %.3f, ceiling %.3f, ceiled %.3f; layers chosen %s",
+        fit["raw"],
+        fit["raw_sem"],
+        fit["ceiling"],
+        fit["ceiled"],
+        fit["chosen_layer"].values,
+    )
+
+
+if __name__ == "__main__":
+    with log_to(snakemake.log[0]) as log:
+        main(
+            snakemake.input.activations,
+            snakemake.input.dataset,
+            snakemake.input.ceiling,
+            snakemake.output.fit,
+            snakemake.params.options,
+            snakemake.threads,
+            log,
+        )
