@@ -2,10 +2,9 @@ import numpy as np
 import pytest
 import timm
 import torch
-from PIL import Image
-
 from neuralign.activations import activations_dataset, extract, reduce_output
 from neuralign.models import ModelError, build_architecture, check_layers, load_model
+from PIL import Image
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +43,10 @@ def test_untrained_models_are_seeded():
     "arch, expected",
     [
         ("resnet18", ["act1", "layer1", "layer2", "layer3", "layer4", "global_pool"]),
-        ("tf_efficientnet_lite0", ["blocks.0", "blocks.1", "blocks.2", "blocks.4", "blocks.6",
-                                   "global_pool"]),
+        (
+            "tf_efficientnet_lite0",
+            ["blocks.0", "blocks.1", "blocks.2", "blocks.4", "blocks.6", "global_pool"],
+        ),
         ("vit_tiny_patch16_224", [f"blocks.{i}" for i in range(12)]),
     ],
 )
@@ -78,3 +79,15 @@ def test_activations_dataset_layout():
     ds = activations_dataset({"a.b": np.ones((3, 4))}, ["s0", "s1", "s2"], {"model_source": "x"})
     assert ds["a.b"].dims == ("stimulus", "a.b_feature")
     assert ds.attrs["layers"] == ["a.b"] and ds["a.b"].dtype == np.float32
+
+
+def test_hub_source_without_internet_says_what_is_needed(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
+    with pytest.raises(ModelError, match="timm:resnet18.tv_in1k.*needs internet access"):
+        load_model("timm:resnet18.tv_in1k")
+
+
+def test_offline_source_needs_known_weights():
+    with pytest.raises(ModelError, match="no offline weights for 'resnet50'.*lite0"):
+        load_model("offline:resnet50")

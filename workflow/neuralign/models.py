@@ -17,10 +17,7 @@ import pandas as pd
 import timm
 import torch
 
-try:
-    from neuralign import offline_weights
-except ImportError:  # TEMP
-    offline_weights = None
+from neuralign import offline_weights
 
 SOURCE_KINDS = ("offline", "timm", "timm-untrained")
 TABLE_COLUMNS = ("id", "source", "imagenet_top1", "family", "notes")
@@ -52,11 +49,22 @@ def parse_source(source: str) -> tuple[str, str]:
     return kind, name
 
 
+def check_source(source: str) -> None:
+    """Raise ModelError unless ``source`` names a known architecture (and offline weights)."""
+    kind, name = parse_source(source)
+    if kind == "offline" and name not in offline_weights.OFFLINE_WEIGHTS:
+        raise ModelError(
+            f"model source {source!r}: no offline weights for {name!r}; offline architectures: "
+            f"{', '.join(offline_weights.OFFLINE_WEIGHTS)}"
+        )
+    if name.split(".")[0] not in timm.list_models():
+        raise ModelError(f"model source {source!r}: timm has no architecture named {name!r}")
+
+
 def build_architecture(source: str) -> torch.nn.Module:
     """The architecture of ``source`` without loading weights (cheap; for checking layers)."""
+    check_source(source)
     _, name = parse_source(source)
-    if name not in timm.list_models():
-        raise ModelError(f"model source {source!r}: timm has no architecture named {name!r}")
     with torch.device("meta"):
         return timm.create_model(name, pretrained=False)
 
@@ -64,8 +72,12 @@ def build_architecture(source: str) -> torch.nn.Module:
 def load_model(source: str) -> LoadedModel:
     """Instantiate the model of ``source`` in eval mode with its weights and preprocessing."""
     kind, name = parse_source(source)
+    check_source(source)
     if kind == "offline":
-        module = offline_weights.load_offline_model(name)
+        try:
+            module = offline_weights.load_offline_model(name)
+        except FileNotFoundError as err:
+            raise ModelError(f"model source {source!r}: {err}") from err
     elif kind == "timm":
         try:
             module = timm.create_model(name, pretrained=True)
