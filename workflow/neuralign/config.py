@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from neuralign.models import ModelError, build_architecture, check_layers
+from neuralign.models import ModelError, build_architecture, check_layers, check_source
 
 AVAILABLE_DATASETS = ("demo",)
 PLANNED_DATASETS = {
@@ -67,7 +67,13 @@ def select_models(table: pd.DataFrame, requested: list[str], table_path: str) ->
                 f"unknown model id {model!r} in config 'models' (model table {table_path}); "
                 f"{_choices(model, table.index)}"
             )
-    return list(requested) or list(table.index)
+    selected = list(requested) or list(table.index)
+    for model in selected:
+        try:
+            check_source(table.loc[model, "source"])
+        except ModelError as err:
+            raise ConfigError(f"model {model!r} of {table_path}: {err}") from err
+    return selected
 
 
 def check_layer_config(layers: Mapping[str, list[str]], table: pd.DataFrame) -> None:
