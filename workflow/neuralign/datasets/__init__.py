@@ -1,0 +1,1 @@
+"""Converters from published neural data files to the canonical dataset format."""
