@@ -7,13 +7,24 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+MIRROR = Path(os.environ.get("NEURALIGN_MIRROR", REPO.parent / "shared" / "mirror"))
+
+
+@pytest.fixture
+def mirror() -> Path:
+    """The offline mirror of published files (../shared/mirror beside the checkout)."""
+    if not (MIRROR / "raw.githubusercontent.com").is_dir():
+        pytest.skip(f"no data mirror at {MIRROR}; set NEURALIGN_MIRROR")
+    return MIRROR
 
 
 @pytest.fixture
 def run_snakemake(tmp_path):
     """Run the real workflow in ``tmp_path`` with a config dict; returns the completed process."""
 
-    def run(config: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def run(
+        config: dict, *args: str, check: bool = True, env: dict | None = None
+    ) -> subprocess.CompletedProcess:
         config = {"model_table": str(REPO / "config" / "models_demo.tsv"), **config}
         configfile = tmp_path / "config.yaml"
         configfile.write_text(yaml.safe_dump(config))
@@ -31,7 +42,7 @@ def run_snakemake(tmp_path):
             "2",
             *args,
         ]
-        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
         if check and proc.returncode != 0:
             raise AssertionError(f"snakemake failed:\n{proc.stdout}\n{proc.stderr}")

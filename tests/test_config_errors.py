@@ -21,7 +21,12 @@ TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
             {"activations": {"layers": {"untrained_resnet18": ["layer9"]}}},
             ["'untrained_resnet18' has no layer(s) ['layer9']", "layer4"],
         ),
-        ({"datasets": ["majajhong2015_public_it"]}, ["not built yet", "available now: demo"]),
+        (
+            {"datasets": ["majajhong2015_public_it"]},
+            ["not built yet (issue #4)", "scorable now: demo"],
+        ),
+        ({"datasets": ["kriegeskorte2008_92"]}, ["RSA scoring comes with issue #6"]),
+        ({"datasets": ["cowley2023_v4_190923"]}, ["only repeat-averaged responses"]),
         ({"datasets": ["dmeo"]}, ["unknown dataset 'dmeo'", "did you mean 'demo'"]),
         ({"fitting": {"ceiling_formula": "r/sqrt(c)"}}, ["ceiling_formula", "r/c"]),
     ],

@@ -7,16 +7,17 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from neuralign.datasets import cowley2023
 from neuralign.models import ModelError, build_architecture, check_layers, check_source
 
-AVAILABLE_DATASETS = ("demo",)
 PLANNED_DATASETS = {
-    "cowley2023_v4": "issue #4",
-    "kriegeskorte2008_92": "issue #4",
     "majajhong2015_public": "issue #4",
+    "sanghavi2020": "issue #4",
     "arcaro2020": "issues #4 and #7",
     "god_fmri": "issues #4 and #11",
+    "clickme": "issues #4 and #8",
 }
+RDM_DATASETS = ("kriegeskorte2008_92",)
 
 
 class ConfigError(ValueError):
@@ -42,20 +43,35 @@ def check_keys(config: Mapping, schema: Mapping, where: str = "config") -> None:
             check_keys(value, properties[key], f"{where}.{key}")
 
 
+def _planned_issue(dataset: str) -> str | None:
+    return next((v for k, v in PLANNED_DATASETS.items() if dataset.startswith(k)), None)
+
+
+def scorable_datasets() -> list[str]:
+    """Datasets with repeated responses, which the fitting stage can score now."""
+    cowley = [f"cowley2023_v4_{k}" for k, v in cowley2023.SESSIONS.items() if v.raw is not None]
+    return ["demo", *cowley]
+
+
 def check_datasets(datasets: Iterable[str]) -> None:
-    """Every requested dataset must be one the workflow can build."""
+    """Every dataset in config 'datasets' must be one the workflow can build and score."""
+    available = scorable_datasets()
     for dataset in datasets:
-        if dataset in AVAILABLE_DATASETS:
+        if dataset in available:
             continue
-        planned = next((v for k, v in PLANNED_DATASETS.items() if dataset.startswith(k)), None)
-        if planned:
+        if dataset.removeprefix("cowley2023_v4_") in cowley2023.SESSIONS:
+            why = "its session has only repeat-averaged responses, so it has no noise ceiling"
+        elif dataset in RDM_DATASETS:
+            why = "it holds RDMs only; RSA scoring comes with issue #6"
+        elif planned := _planned_issue(dataset):
+            why = f"it is not built yet ({planned})"
+        else:
             raise ConfigError(
-                f"dataset {dataset!r} (config 'datasets') is not built yet ({planned}); "
-                f"available now: {', '.join(AVAILABLE_DATASETS)}"
+                f"unknown dataset {dataset!r} in config 'datasets'; {_choices(dataset, available)}"
             )
         raise ConfigError(
-            f"unknown dataset {dataset!r} in config 'datasets'; "
-            f"{_choices(dataset, AVAILABLE_DATASETS)}"
+            f"dataset {dataset!r} (config 'datasets') cannot be scored: {why}; "
+            f"scorable now: {', '.join(available)}"
         )
 
 

@@ -58,8 +58,8 @@ def fit_ridge_loo(
 
     shrink = s**2 / (s**2 + a[:, None])  # (alpha, k)
     uty = u.T @ yc  # (k, t)
-    fitted = torch.einsum("nk,ak,kt->ant", u, shrink, uty)  # centred fitted values
-    leverage = 1.0 / n + torch.einsum("nk,ak->an", u**2, shrink)  # diag of H
+    fitted = (u[None] * shrink[:, None, :]) @ uty  # (alpha, n, t) centred fitted values
+    leverage = 1.0 / n + shrink @ (u**2).T  # (alpha, n): diag of H
     loo_resid = (yc[None] - fitted) / (1.0 - leverage[..., None])
     loo_mse = (loo_resid**2).mean(1)  # (alpha, t)
     best = loo_mse.argmin(0)  # (t,)

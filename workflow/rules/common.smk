@@ -9,6 +9,8 @@ from neuralign.config import (
     check_layer_config,
     select_models,
 )
+from neuralign.datasets import cowley2023, kriegeskorte2008, remote_files, resource_path
+from neuralign.datasets.cowley2023 import get_session
 from neuralign.models import read_model_table
 
 SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
@@ -22,6 +24,8 @@ MODELS = select_models(MODEL_TABLE, config["models"], config["model_table"])
 check_layer_config(config["activations"]["layers"], MODEL_TABLE)
 
 DATASETS = config["datasets"]
+REMOTE_FILES = remote_files()
+COWLEY_SESSIONS = sorted(cowley2023.SESSIONS)
 DATASET_TITLES = {"demo": "demo dataset (SIMULATED neurons)"}
 
 

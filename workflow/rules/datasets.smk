@@ -27,3 +27,56 @@ rule ceiling:
         n_bootstrap=config["fitting"]["n_bootstrap"],
     script:
         "../scripts/ceiling.py"
+
+
+rule download:
+    output:
+        file="resources/{download}",
+    log:
+        "results/logs/downloads/{download}.log",
+    wildcard_constraints:
+        download="|".join(
+            re.escape(path.removeprefix("resources/")) for path in REMOTE_FILES
+        ),
+    retries: 3
+    localrule: True
+    params:
+        remote=lambda wildcards: REMOTE_FILES[f"resources/{wildcards.download}"],
+    script:
+        "../scripts/download.py"
+
+
+rule cowley_dataset:
+    input:
+        images=lambda wildcards: resource_path(get_session(wildcards.session).images),
+        responses=lambda wildcards: resource_path(
+            get_session(wildcards.session).responses
+        ),
+    output:
+        dataset="results/datasets/cowley2023_v4_{session}.nc",
+        images=directory("results/datasets/cowley2023_v4_{session}/images"),
+    log:
+        "results/logs/datasets/cowley2023_v4_{session}.log",
+    wildcard_constraints:
+        session="|".join(COWLEY_SESSIONS),
+    conda:
+        "../../envs/neuralign.yaml"
+    params:
+        raw=lambda wildcards: get_session(wildcards.session).raw is not None,
+    script:
+        "../scripts/cowley_dataset.py"
+
+
+rule kriegeskorte_dataset:
+    input:
+        supplemental=resource_path(kriegeskorte2008.SUPPLEMENTAL),
+        brain_rdms=resource_path(kriegeskorte2008.BRAIN_RDMS),
+    output:
+        dataset="results/datasets/kriegeskorte2008_92.nc",
+        images=directory("results/datasets/kriegeskorte2008_92/images"),
+    log:
+        "results/logs/datasets/kriegeskorte2008_92.log",
+    conda:
+        "../../envs/neuralign.yaml"
+    script:
+        "../scripts/kriegeskorte_dataset.py"

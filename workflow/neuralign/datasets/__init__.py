@@ -1,1 +1,23 @@
-"""Converters from published neural data files to the canonical dataset format."""
+"""Converters of published datasets to the canonical format, and the files they need."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from neuralign.datasets import cowley2023, kriegeskorte2008
+from neuralign.download import RemoteFile, mirror_path
+
+RESOURCES = Path("resources")
+
+
+def resource_path(remote: RemoteFile) -> str:
+    """Where the workflow keeps a download: ``resources/<host>/<path>`` of its URL."""
+    return str(RESOURCES / mirror_path(remote.url))
+
+
+def remote_files() -> dict[str, RemoteFile]:
+    """Every published file the workflow can download, keyed by its resource path."""
+    files = [kriegeskorte2008.SUPPLEMENTAL, kriegeskorte2008.BRAIN_RDMS]
+    for session in cowley2023.SESSIONS.values():
+        files += [session.images, session.averaged, *([session.raw] if session.raw else [])]
+    return {resource_path(remote): remote for remote in files}

@@ -33,9 +33,8 @@ BASE_URL = (
 )
 IMAGE_NAME = re.compile(r"image(\d+)\.jpg")
 CITATION = (
-    "Cowley BR, Stan PL, Pillow JW, Smith MA. Compact deep neural network models of the visual "
-    "cortex. Nature (2026), doi:10.1038/s41586-026-10150-1; preprint: bioRxiv (2023), "
-    "doi:10.1101/2023.11.22.568315"
+    "Cowley BR, Stan PL, Pillow JW, Smith MA. Compact deep neural network models of visual "
+    "cortex. bioRxiv (2023). Data: github.com/cowleygroup/V4_compact_models"
 )
 
 

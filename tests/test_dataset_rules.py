@@ -1,0 +1,42 @@
+"""Dataset rules: verified downloads from the offline mirror, then conversion."""
+
+import shutil
+
+import numpy as np
+from neuralign.dataset import open_dataset
+from neuralign.datasets.cowley2023 import SESSIONS
+from neuralign.download import mirror_path
+
+CONFIG = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
+COWLEY = "results/datasets/cowley2023_v4_210325.nc"
+KRIEGESKORTE = "results/datasets/kriegeskorte2008_92.nc"
+RAW = mirror_path(SESSIONS["210325"].raw.url)
+
+
+def test_datasets_build_from_the_mirror(run_snakemake, mirror, tmp_path):
+    run_snakemake(CONFIG, COWLEY, KRIEGESKORTE, env={"NEURALIGN_MIRROR": str(mirror)})
+    downloaded = tmp_path / "resources" / RAW
+    assert downloaded.read_bytes() == (mirror / RAW).read_bytes()
+    cowley = open_dataset(tmp_path / COWLEY)
+    source = np.load(mirror / RAW)  # (neuron, image, repeat)
+    np.testing.assert_array_equal(
+        cowley["responses"].values, source.transpose(1, 0, 2).astype(np.float32)
+    )
+    rdms = open_dataset(tmp_path / KRIEGESKORTE)
+    assert rdms["rdm"].sizes["stimulus"] == 92 and "monkey_IT" in rdms["subject"].values
+
+
+def test_corrupt_mirror_file_fails_clearly_and_keeps_other_results(run_snakemake, mirror, tmp_path):
+    bad_mirror = tmp_path / "mirror"
+    shutil.copytree(mirror, bad_mirror)
+    corrupt = bad_mirror / RAW
+    corrupt.chmod(0o644)
+    corrupt.write_bytes(corrupt.read_bytes()[:1000])  # truncated
+    env = {"NEURALIGN_MIRROR": str(bad_mirror)}
+    run_snakemake(CONFIG, KRIEGESKORTE, env=env)
+    proc = run_snakemake(CONFIG, COWLEY, env=env, check=False)
+    assert proc.returncode != 0
+    assert "responses_210325.npy" in proc.stdout + proc.stderr
+    assert not (tmp_path / COWLEY).exists()
+    assert not (tmp_path / "resources" / RAW).exists()
+    assert (tmp_path / KRIEGESKORTE).is_file()

@@ -1,0 +1,26 @@
+"""Convert the Kriegeskorte et al. (2008) 92-image set to an RDM-only dataset."""
+
+from pathlib import Path
+
+from neuralign.dataset import validate_dataset, write_netcdf
+from neuralign.datasets.kriegeskorte2008 import convert_kriegeskorte
+from neuralign.logs import log_to
+
+
+def main(supplemental: str, brain_rdms: str, dataset_path: str, image_dir: str, log) -> None:
+    ds = convert_kriegeskorte(
+        supplemental, brain_rdms, image_dir, relative_to=Path(dataset_path).parent
+    )
+    write_netcdf(validate_dataset(ds, dataset_path), dataset_path)
+    log.info("wrote %s: subjects %s", dataset_path, list(ds["subject"].values))
+
+
+if __name__ == "__main__":
+    with log_to(snakemake.log[0]) as log:
+        main(
+            snakemake.input.supplemental,
+            snakemake.input.brain_rdms,
+            snakemake.output.dataset,
+            snakemake.output.images,
+            log,
+        )
