@@ -2,8 +2,18 @@ import numpy as np
 import pytest
 import timm
 import torch
-from neuralign.activations import activations_dataset, extract, reduce_output
-from neuralign.models import ModelError, build_architecture, check_layers, load_model
+import xarray as xr
+from neuralign.activations import Reducer, extract_to_file, read_activations
+from neuralign.cache import cached, content_key
+from neuralign.layers import LayerError, blocks, check_layers, default_layers, resolve_layers
+from neuralign.models import (
+    ModelError,
+    build_architecture,
+    load_model,
+    save_checkpoint,
+    torchvision_data_config,
+)
+from neuralign.preprocessing import brainscore_transform, place_in_field
 from PIL import Image
 
 
@@ -19,24 +29,79 @@ def images(tmp_path_factory):
     return paths
 
 
-def test_features_equal_a_direct_forward_pass(images):
-    model = load_model("timm-untrained:resnet18")
-    features = extract(model, images, ["layer3", "global_pool"], pool_grid=2, batch_size=2)
+@pytest.fixture(scope="module")
+def resnet():
+    return load_model("timm-untrained:resnet18")
+
+
+def direct_forward(model, paths):
     transform = timm.data.create_transform(**model.data_config)
-    batch = torch.stack([transform(Image.open(p).convert("RGB")) for p in images])
+    batch = torch.stack([transform(Image.open(p).convert("RGB")) for p in paths])
+    net = model.module
     with torch.inference_mode():
-        net = model.module
         x = net.layer3(net.layer2(net.layer1(net.maxpool(net.act1(net.bn1(net.conv1(batch)))))))
-        layer3 = torch.nn.functional.adaptive_avg_pool2d(x, 2).flatten(1)
-        pooled = net.global_pool(net.layer4(x))
-    np.testing.assert_allclose(features["layer3"], layer3.numpy(), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(features["global_pool"], pooled.numpy(), rtol=1e-5, atol=1e-5)
+        return x, net.global_pool(net.layer4(x))
 
 
-def test_untrained_models_are_seeded():
-    a = load_model("timm-untrained:resnet18")
-    b = load_model("timm-untrained:resnet18")
-    assert a.weights_sha256 == b.weights_sha256
+def extract(model, paths, layers, path, **kwargs):
+    ids = [f"s{i}" for i in range(len(paths))]
+    extract_to_file(model, paths, ids, layers, path, {"model": "m"}, batch_size=2, **kwargs)
+    return xr.open_dataset(path)
+
+
+def test_features_equal_a_direct_forward_pass(resnet, images, tmp_path):
+    ds = extract(
+        resnet, images, ["layer3", "global_pool"], tmp_path / "a.nc", reduction={"grid": 2}
+    )
+    layer3, pooled = direct_forward(resnet, images)
+    expected = torch.nn.functional.adaptive_avg_pool2d(layer3, 2).flatten(1).numpy()
+    np.testing.assert_allclose(ds["layer3"], expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ds["global_pool"], pooled.numpy(), rtol=1e-5, atol=1e-5)
+    assert ds["stimulus_id"].values.tolist() == [f"s{i}" for i in range(5)]
+    assert ds.attrs["layers"] == ["layer3", "global_pool"]
+
+
+def test_spatial_and_full_reductions_keep_everything(resnet, images, tmp_path):
+    layer3, _ = direct_forward(resnet, images)
+    spatial = extract(
+        resnet, images, ["layer3"], tmp_path / "s.nc", reduction={"method": "spatial", "grid": 4}
+    )
+    assert spatial["layer3"].dims == ("stimulus", "layer3_channel", "layer3_y", "layer3_x")
+    np.testing.assert_allclose(
+        spatial["layer3"], torch.nn.functional.adaptive_avg_pool2d(layer3, 4).numpy(), atol=1e-5
+    )
+    full = extract(resnet, images, ["layer3"], tmp_path / "f.nc", reduction={"method": "full"})
+    np.testing.assert_allclose(full["layer3"], layer3.flatten(1).numpy(), atol=1e-5)
+    assert read_activations(tmp_path / "s.nc")["layer3"].shape == (5, 256 * 16)
+
+
+def test_sparse_random_projection_is_seeded_and_preserves_distances():
+    rng = np.random.default_rng(0)
+    x = torch.as_tensor(rng.normal(size=(20, 5000)), dtype=torch.float32)
+    a = Reducer("l", "srp", components=2000, seed=1)(x)
+    b = Reducer("l", "srp", components=2000, seed=1)(x)
+    assert a.shape == (20, 2000)
+    torch.testing.assert_close(a, b)
+    ratio = torch.pdist(a) / torch.pdist(x)
+    assert 0.85 < ratio.min() and ratio.max() < 1.15
+
+
+def test_failed_extraction_leaves_no_file(resnet, images, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        extract(resnet, [*images, str(tmp_path / "missing.png")], ["layer1"], tmp_path / "x.nc")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_untrained_models_are_seeded(resnet):
+    assert load_model("timm-untrained:resnet18").weights_sha256 == resnet.weights_sha256
+
+
+def test_checkpoint_source_round_trip(resnet, tmp_path):
+    save_checkpoint(resnet.module, "resnet18", tmp_path / "model.pt")
+    loaded = load_model(f"checkpoint:{tmp_path / 'model.pt'}")
+    assert loaded.weights_sha256 == resnet.weights_sha256
+    with pytest.raises(ModelError, match="does not exist"):
+        load_model(f"checkpoint:{tmp_path / 'nope.pt'}")
 
 
 @pytest.mark.parametrize(
@@ -51,43 +116,83 @@ def test_untrained_models_are_seeded():
     ],
 )
 def test_stage_layers_resolve_for_convnet_efficientnet_and_vit(arch, expected):
-    from neuralign.models import default_layers
-
     module = build_architecture(f"timm-untrained:{arch}")
     assert default_layers(module) == expected
-    check_layers(module, expected, arch)
+    assert resolve_layers(module, "stages", arch) == expected
 
 
-def test_unknown_layer_and_architecture_are_named():
+def test_layer_specs_names_globs_and_evenly_spaced_blocks():
+    resnet = build_architecture("timm-untrained:resnet18")
+    assert blocks(resnet) == [f"layer{i}.{j}" for i in range(1, 5) for j in range(2)]
+    assert resolve_layers(resnet, 4, "r") == ["layer1.0", "layer2.0", "layer3.1", "layer4.1"]
+    assert resolve_layers(resnet, ["layer4.*.conv1", "fc"], "r") == [
+        "layer4.0.conv1",
+        "layer4.1.conv1",
+        "fc",
+    ]
+    vit = build_architecture("timm-untrained:vit_tiny_patch16_224")
+    assert resolve_layers(vit, 3, "v") == ["blocks.0", "blocks.6", "blocks.11"]
+    alexnet = build_architecture("torchvision:alexnet")
+    assert len(resolve_layers(alexnet, 8, "a")) == 8  # five conv + three linear layers
+
+
+def test_unknown_layers_and_architectures_are_named():
     module = build_architecture("timm-untrained:resnet18")
-    with pytest.raises(ModelError, match=r"no layer\(s\) \['layer5'\].*layer4"):
+    with pytest.raises(LayerError, match=r"no layer\(s\) \['layer5'\].*layer4"):
         check_layers(module, ["layer5"], "resnet18")
+    with pytest.raises(LayerError, match=r"no layer\(s\) \['block\*'\]"):
+        resolve_layers(module, ["block*"], "resnet18")
     with pytest.raises(ModelError, match="no architecture named 'resnet19'"):
         build_architecture("timm-untrained:resnet19")
+    with pytest.raises(ModelError, match="torchvision has no model named 'alexnt'"):
+        build_architecture("torchvision:alexnt")
     with pytest.raises(ModelError, match="<kind>:<name>"):
         build_architecture("hub:resnet18")
+    with pytest.raises(ModelError, match="no offline weights for 'resnet50'.*lite0"):
+        load_model("offline:resnet50")
 
 
-def test_token_outputs_are_averaged_and_vectors_kept():
-    tokens = torch.arange(24.0).reshape(1, 4, 6)
-    np.testing.assert_allclose(reduce_output(tokens, 3), tokens.mean(1))
-    vector = torch.ones(2, 7)
-    assert reduce_output(vector, 3).shape == (2, 7)
+def test_torchvision_preprocessing_follows_its_weights():
+    config = torchvision_data_config("resnet50", "IMAGENET1K_V1")
+    assert config["input_size"] == (3, 224, 224) and config["crop_pct"] == 224 / 256
+    assert config["interpolation"] == "bilinear"
 
 
-def test_activations_dataset_layout():
-    ds = activations_dataset({"a.b": np.ones((3, 4))}, ["s0", "s1", "s2"], {"model_source": "x"})
-    assert ds["a.b"].dims == ("stimulus", "a.b_feature")
-    assert ds.attrs["layers"] == ["a.b"] and ds["a.b"].dtype == np.float32
-
-
-def test_hub_source_without_internet_says_what_is_needed(monkeypatch, tmp_path):
+def test_hub_sources_without_internet_say_what_is_needed(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(ModelError, match="timm:resnet18.tv_in1k.*needs internet access"):
         load_model("timm:resnet18.tv_in1k")
 
 
-def test_offline_source_needs_known_weights():
-    with pytest.raises(ModelError, match="no offline weights for 'resnet50'.*lite0"):
-        load_model("offline:resnet50")
+def test_brainscore_preprocessing_places_the_stimulus_on_grey():
+    image = Image.new("RGB", (100, 100), (255, 0, 0))
+    field = place_in_field(image, stimulus_degrees=4, model_degrees=8)
+    assert field.size == (200, 200) and field.getpixel((0, 0)) == (128, 128, 128)
+    assert field.getpixel((100, 100)) == (255, 0, 0)
+    assert place_in_field(image, 10, 8).size == (80, 80)  # larger stimuli are cropped
+    tensor = brainscore_transform(224, 8, 8)(image)
+    assert tensor.shape == (3, 224, 224)
+    np.testing.assert_allclose(
+        tensor[:, 0, 0], [(1 - 0.485) / 0.229, -0.456 / 0.224, -0.406 / 0.225], atol=1e-5
+    )
+
+
+def test_cache_recomputes_only_when_content_changes(tmp_path, images):
+    calls = []
+
+    def compute(path):
+        calls.append(path)
+        path.write_text("features")
+
+    key = content_key({"model": "a"}, images)
+    assert not cached(key, tmp_path / "cache", tmp_path / "one.nc", compute)
+    assert cached(key, tmp_path / "cache", tmp_path / "two.nc", compute)
+    assert (tmp_path / "two.nc").read_text() == "features" and len(calls) == 1
+    assert content_key({"model": "b"}, images) != key
+    assert content_key({"model": "a"}, images[::-1]) != key
+    assert not cached(
+        content_key({"model": "b"}, images), tmp_path / "cache", tmp_path / "three.nc", compute
+    )
+    assert len(calls) == 2

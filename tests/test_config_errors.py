@@ -18,7 +18,7 @@ TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
             ["unknown model id 'untrained_resnet19'", "untrained_resnet18"],
         ),
         (
-            {"activations": {"layers": {"untrained_resnet18": ["layer9"]}}},
+            {"activations": {"model_layers": {"untrained_resnet18": ["layer9"]}}},
             ["'untrained_resnet18' has no layer(s) ['layer9']", "layer4"],
         ),
         (
@@ -36,6 +36,8 @@ TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
         "model",
         "layer",
         "planned-dataset",
+        "rdm-dataset",
+        "averaged-only",
         "unknown-dataset",
         "bad-value",
     ],
@@ -50,6 +52,6 @@ def test_bad_config_fails_before_any_job(run_snakemake, tmp_path, change, expect
 
 
 def test_valid_layers_pass_the_check(run_snakemake):
-    config = {**TINY, "activations": {"layers": {"untrained_resnet18": ["layer2", "fc"]}}}
+    config = {**TINY, "activations": {"model_layers": {"untrained_resnet18": ["layer2", "fc"]}}}
     proc = run_snakemake(config, "-n")
     assert "activations" in proc.stdout

@@ -10,7 +10,7 @@ CONFIG = {
     "datasets": ["demo"],
     "models": ["untrained_resnet18"],
     "demo": {"n_stimuli": 120, "n_neurons": 6, "n_repetitions": 4, "image_size": 64},
-    "activations": {"batch_size": 16, "pool_grid": 2},
+    "activations": {"batch_size": 16, "reduction": {"grid": 2}},
     "fitting": {"n_splits": 3, "n_bootstrap": 200},
 }
 

@@ -1,14 +1,26 @@
-"""Layer activations of a model on a stimulus set, reduced to fixed-size feature vectors.
+"""Layer activations of a model on a stimulus set, reduced and written batch by batch.
 
-Each requested layer is read with a forward hook. Convolutional outputs (N, C, H, W) are
-average-pooled to a ``pool_grid`` × ``pool_grid`` grid and flattened (C·g² features); token
-outputs (N, T, C) are averaged over tokens; vectors (N, C) are kept as they are.
+Each requested layer is read with a forward hook and reduced by one of:
+
+- ``pool``: convolutional maps (N, C, H, W) average-pooled to a ``grid`` × ``grid`` grid, then
+  flattened (C·g² features); token outputs (N, T, C) averaged over tokens; vectors kept;
+- ``spatial``: maps average-pooled to the grid but kept as (C, y, x), for stages that need maps;
+- ``full``: the whole output, flattened;
+- ``srp``: a seeded sparse random projection of the flattened output to ``components``
+  dimensions (Li, Hastie & Church 2006: density 1/√d, entries ±√(1/(density·k))).
+
+Features go to the netCDF file as each batch is computed, so memory does not grow with the
+number of stimuli.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
+import netCDF4
 import numpy as np
 import timm
 import torch
@@ -17,11 +29,15 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 import neuralign
-from neuralign.models import LoadedModel, check_layers
+from neuralign.layers import check_layers
+from neuralign.models import LoadedModel
+
+REDUCTIONS = ("pool", "spatial", "full", "srp")
+AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 class ImageFiles(Dataset):
-    """Images from files, preprocessed by a timm transform."""
+    """Images from files, preprocessed by a transform."""
 
     def __init__(self, paths: Sequence[str], transform):
         self.paths, self.transform = list(paths), transform
@@ -34,76 +50,190 @@ class ImageFiles(Dataset):
             return self.transform(image.convert("RGB"))
 
 
-def reduce_output(output: torch.Tensor, pool_grid: int) -> torch.Tensor:
-    """Flatten one layer's batch output to (N, features)."""
-    if isinstance(output, (tuple, list)):
-        output = output[0]
-    if output.ndim == 4:
-        output = torch.nn.functional.adaptive_avg_pool2d(output, pool_grid)
-    elif output.ndim == 3:
-        output = output.mean(dim=1)
-    return output.flatten(1)
+class Reducer:
+    """Turns one layer's batch output into (N, …) features with named trailing dims."""
+
+    def __init__(
+        self, layer: str, method: str = "pool", grid: int = 3, components: int = 1000, seed: int = 0
+    ):
+        if method not in REDUCTIONS:
+            raise ValueError(f"unknown reduction {method!r}; valid: {', '.join(REDUCTIONS)}")
+        self.layer, self.method, self.grid = layer, method, grid
+        self.components, self.seed = components, seed
+        self._projection: torch.Tensor | None = None
+
+    def __call__(self, output: torch.Tensor) -> torch.Tensor:
+        if isinstance(output, (tuple, list)):
+            output = output[0]
+        if self.method in ("pool", "spatial") and output.ndim == 4:
+            output = torch.nn.functional.adaptive_avg_pool2d(output, self.grid)
+            return output if self.method == "spatial" else output.flatten(1)
+        if self.method == "pool" and output.ndim == 3:
+            return output.mean(dim=1)
+        if self.method == "srp":
+            return self._project(output.flatten(1))
+        return output.flatten(1)
+
+    def dims(self, features: torch.Tensor) -> tuple[str, ...]:
+        """Dimension names of the reduced features after ``stimulus``."""
+        if features.ndim == 4:
+            return tuple(f"{self.layer}_{name}" for name in ("channel", "y", "x"))
+        return (f"{self.layer}_feature",)
+
+    def _project(self, flat: torch.Tensor) -> torch.Tensor:
+        if self._projection is None:
+            self._projection = sparse_random_projection(
+                flat.shape[1], self.components, self.seed
+            ).to(flat.device)
+        return torch.sparse.mm(self._projection, flat.float().T).T
+
+    def describe(self) -> str:
+        if self.method == "srp":
+            return f"sparse random projection to {self.components} dims (seed {self.seed})"
+        if self.method in ("pool", "spatial"):
+            return f"{self.method}: average pooling to {self.grid}x{self.grid}"
+        return "full output, flattened"
+
+
+def sparse_random_projection(n_features: int, n_components: int, seed: int) -> torch.Tensor:
+    """A (n_components, n_features) sparse ±√(1/(density·k)) matrix with density 1/√d."""
+    density = 1 / np.sqrt(n_features)
+    rng = np.random.default_rng(seed)
+    nnz = rng.binomial(n_features * n_components, density)
+    flat = rng.choice(n_features * n_components, size=nnz, replace=False)
+    rows, cols = np.divmod(flat, n_features)
+    values = rng.choice([-1.0, 1.0], size=nnz) / np.sqrt(density * n_components)
+    indices = torch.as_tensor(np.stack([rows, cols]))
+    return torch.sparse_coo_tensor(
+        indices,
+        torch.as_tensor(values, dtype=torch.float32),
+        (n_components, n_features),
+        check_invariants=True,
+    ).coalesce()
+
+
+class ActivationWriter:
+    """Writes per-layer features into a netCDF file batch by batch; atomic on close."""
+
+    def __init__(self, path: str | os.PathLike, stimulus_ids: Sequence[str], attrs: dict):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self.nc = netCDF4.Dataset(self.tmp, "w")
+        self.nc.createDimension("stimulus", len(stimulus_ids))
+        ids = self.nc.createVariable("stimulus_id", str, ("stimulus",))
+        ids[:] = np.asarray(stimulus_ids, dtype=object)
+        for key, value in {**attrs, "neuralign_version": neuralign.__version__}.items():
+            if isinstance(value, (list, tuple)):
+                self.nc.setncattr_string(key, [str(v) for v in value])
+            else:
+                self.nc.setncattr(key, value)
+
+    def write(self, layer: str, dims: tuple[str, ...], start: int, values: np.ndarray) -> None:
+        if layer not in self.nc.variables:
+            for dim, size in zip(dims, values.shape[1:], strict=True):
+                self.nc.createDimension(dim, size)
+            variable = self.nc.createVariable(layer, "f4", ("stimulus", *dims), zlib=False)
+            variable.setncattr("coordinates", "stimulus_id")
+        self.nc.variables[layer][start : start + len(values)] = values
+
+    def close(self) -> None:
+        self.nc.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.nc.close()
+        self.tmp.unlink(missing_ok=True)
 
 
 @torch.inference_mode()
-def extract(
+def extract_to_file(
     model: LoadedModel,
     image_paths: Sequence[str],
+    stimulus_ids: Sequence[str],
     layers: Sequence[str],
+    out_path: str | os.PathLike,
+    attrs: dict,
     *,
-    pool_grid: int = 3,
+    transform=None,
+    reduction: dict | None = None,
     batch_size: int = 32,
     num_workers: int = 0,
     device: str = "cpu",
-) -> dict[str, np.ndarray]:
-    """Features (stimulus, feature) per layer, in the order of ``image_paths``."""
+    channels_last: bool = False,
+    autocast: str | None = None,
+    progress: bool = False,
+) -> None:
+    """Run the model over the images and write the reduced layer outputs to ``out_path``."""
     check_layers(model.module, list(layers), type(model.module).__name__)
     module = model.module.to(device).eval()
-    transform = timm.data.create_transform(**model.data_config, is_training=False)
+    if channels_last:
+        module = module.to(memory_format=torch.channels_last)
+    transform = transform or timm.data.create_transform(**model.data_config, is_training=False)
     loader = DataLoader(
         ImageFiles(image_paths, transform),
         batch_size=batch_size,
         num_workers=num_workers,
         pin_memory=device.startswith("cuda"),
+        persistent_workers=False,
     )
+    reducers = {layer: Reducer(layer, **(reduction or {})) for layer in layers}
     captured: dict[str, torch.Tensor] = {}
     modules = dict(module.named_modules())
     hooks = [
         modules[layer].register_forward_hook(
-            lambda _m, _i, out, layer=layer: captured.__setitem__(
-                layer, reduce_output(out, pool_grid)
-            )
+            lambda _m, _i, out, layer=layer: captured.__setitem__(layer, reducers[layer](out))
         )
         for layer in layers
     ]
-    chunks: dict[str, list[np.ndarray]] = {layer: [] for layer in layers}
+    description = {layer: reducer.describe() for layer, reducer in reducers.items()}
+    writer = ActivationWriter(
+        out_path, stimulus_ids, {**attrs, "layers": list(layers), "reduction": str(description)}
+    )
+    amp = (
+        torch.autocast(device_type=device.split(":")[0], dtype=AUTOCAST_DTYPES[autocast])
+        if autocast
+        else contextlib.nullcontext()
+    )
     try:
-        for batch in loader:
-            module(batch.to(device, non_blocking=True))
+        start = 0
+        batches = _progress(loader, progress, len(image_paths))
+        for batch in batches:
+            batch = batch.to(device, non_blocking=True)
+            if channels_last:
+                batch = batch.contiguous(memory_format=torch.channels_last)
+            with amp:
+                module(batch)
             for layer in layers:
-                chunks[layer].append(captured[layer].float().cpu().numpy())
+                features = captured.pop(layer)
+                writer.write(
+                    layer, reducers[layer].dims(features), start, features.float().cpu().numpy()
+                )
+            start += len(batch)
+    except BaseException:
+        writer.abort()
+        raise
     finally:
         for hook in hooks:
             hook.remove()
-    return {layer: np.concatenate(chunks[layer]) for layer in layers}
+    writer.close()
 
 
-def activations_dataset(
-    features: dict[str, np.ndarray],
-    stimulus_ids: Sequence[str],
-    attrs: dict,
-) -> xr.Dataset:
-    """Package per-layer features as the activations artifact (one variable per layer)."""
-    data_vars = {
-        layer: (("stimulus", f"{layer}_feature"), values.astype(np.float32))
-        for layer, values in features.items()
-    }
-    ds = xr.Dataset(data_vars, coords={"stimulus_id": ("stimulus", list(stimulus_ids))})
-    ds.attrs.update(attrs, layers=list(features), neuralign_version=neuralign.__version__)
-    return ds
+def _progress(loader, enabled: bool, total: int):
+    if not enabled:
+        return loader
+    from tqdm import tqdm
+
+    return tqdm(loader, total=len(loader), unit="batch", desc=f"{total} images")
 
 
-def read_activations(path) -> dict[str, np.ndarray]:
-    """Layer → (stimulus, feature) arrays from an activations artifact, in stored order."""
+def layer_names(ds: xr.Dataset) -> list[str]:
+    """The layers of an activations artifact, in order (netCDF stores one name as a string)."""
+    return np.atleast_1d(ds.attrs["layers"]).tolist()
+
+
+def read_activations(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Layer → (stimulus, feature) arrays from an activations artifact, flattened, in order."""
     with xr.open_dataset(path) as ds:
-        return {layer: ds[layer].values for layer in ds.attrs["layers"]}
+        n = ds.sizes["stimulus"]
+        return {layer: ds[layer].values.reshape(n, -1) for layer in layer_names(ds)}

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from neuralign.datasets import cowley2023
-from neuralign.models import ModelError, build_architecture, check_layers, check_source
+from neuralign.layers import LayerError, resolve_layers
+from neuralign.models import ModelError, build_architecture, check_source
 
 PLANNED_DATASETS = {
     "majajhong2015_public": "issue #4",
@@ -92,15 +93,24 @@ def select_models(table: pd.DataFrame, requested: list[str], table_path: str) ->
     return selected
 
 
-def check_layer_config(layers: Mapping[str, list[str]], table: pd.DataFrame) -> None:
-    """Every model in ``activations.layers`` must exist and have the named modules."""
-    for model, names in layers.items():
+def check_layer_config(activations: Mapping, table: pd.DataFrame, models: list[str]) -> None:
+    """Layer specs must resolve on every selected model (explicit specs) and name known models.
+
+    The default ``stages`` spec resolves on any timm model; other specs are checked on the
+    architecture of every selected model (cheap: no weights are loaded).
+    """
+    for model in activations["model_layers"]:
         if model not in table.index:
             raise ConfigError(
-                f"unknown model id {model!r} in config 'activations.layers'; "
+                f"unknown model id {model!r} in config 'activations.model_layers'; "
                 f"{_choices(model, table.index)}"
             )
+    for model in models:
+        spec = activations["model_layers"].get(model, activations["layers"])
+        source = table.loc[model, "source"]
+        if spec == "stages" or source.startswith("checkpoint:"):
+            continue
         try:
-            check_layers(build_architecture(table.loc[model, "source"]), names, model)
-        except ModelError as err:
-            raise ConfigError(f"config 'activations.layers': {err}") from err
+            resolve_layers(build_architecture(source), spec, model)
+        except (ModelError, LayerError) as err:
+            raise ConfigError(f"config 'activations' layers: {err}") from err

