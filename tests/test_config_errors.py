@@ -22,8 +22,8 @@ TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
             ["'untrained_resnet18' has no layer(s) ['layer9']", "layer4"],
         ),
         (
-            {"datasets": ["majajhong2015_public_it"]},
-            ["not built yet (issue #4)", "scorable now: demo"],
+            {"datasets": ["arcaro2020"]},
+            ["not built yet (issues #4 and #7)", "scorable now: demo"],
         ),
         ({"datasets": ["kriegeskorte2008_92"]}, ["RSA scoring comes with issue #6"]),
         ({"datasets": ["cowley2023_v4_190923"]}, ["only repeat-averaged responses"]),

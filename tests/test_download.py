@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 from neuralign import download as dl
-from neuralign.download import DownloadError, download, extract_zip, mirror_path, sha256_file
+from neuralign.download import (
+    DownloadError,
+    RemoteFile,
+    download,
+    extract_zip,
+    mirror_path,
+    sha256_file,
+)
 
 MIRROR = Path(
     os.environ.get(dl.MIRROR_ENV) or Path(__file__).resolve().parents[1].parent / "shared/mirror"
@@ -295,3 +302,18 @@ def test_giving_up_keeps_the_partial_file_for_the_next_run(serve, workdir):
     assert not dest.exists()
     assert dest.with_name("responses.npy.part").stat().st_size == 3 * len(PAYLOAD) // 4
     assert fetch_plain_http(server.url, dest).read_bytes() == PAYLOAD
+
+
+def test_sha1_only_files_are_verified_by_sha1(tmp_path):
+    mirror = tmp_path / "mirror"
+    (mirror / "example.org").mkdir(parents=True)
+    (mirror / "example.org" / "data.bin").write_bytes(PAYLOAD)
+    good = RemoteFile("https://example.org/data.bin", sha1=hashlib.sha1(PAYLOAD).hexdigest())
+    assert good.fetch(tmp_path / "ok.bin", mirror=mirror, progress=False).read_bytes() == PAYLOAD
+    good.verify(tmp_path / "ok.bin")
+    bad = RemoteFile("https://example.org/data.bin", sha1="0" * 40)
+    with pytest.raises(DownloadError, match="sha1 is"):
+        bad.fetch(tmp_path / "bad.bin", mirror=mirror, progress=False)
+    assert not (tmp_path / "bad.bin").exists()
+    with pytest.raises(ValueError, match="needs a sha256 or sha1"):
+        RemoteFile("https://example.org/data.bin")

@@ -7,12 +7,11 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from neuralign.datasets import cowley2023
+from neuralign.datasets import cowley2023, majajhong2015
 from neuralign.layers import LayerError, resolve_layers
 from neuralign.models import ModelError, build_architecture, check_source
 
 PLANNED_DATASETS = {
-    "majajhong2015_public": "issue #4",
     "sanghavi2020": "issue #4",
     "arcaro2020": "issues #4 and #7",
     "god_fmri": "issues #4 and #11",
@@ -51,7 +50,7 @@ def _planned_issue(dataset: str) -> str | None:
 def scorable_datasets() -> list[str]:
     """Datasets with repeated responses, which the fitting stage can score now."""
     cowley = [f"cowley2023_v4_{k}" for k, v in cowley2023.SESSIONS.items() if v.raw is not None]
-    return ["demo", *cowley]
+    return ["demo", *cowley, *majajhong2015.DATASETS]
 
 
 def check_datasets(datasets: Iterable[str]) -> None:

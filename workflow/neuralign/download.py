@@ -34,6 +34,7 @@ MIRROR_ENV = "NEURALIGN_MIRROR"
 CHUNK = 1 << 20
 RETRYABLE_STATUS = {408, 429, 500, 502, 503, 504}
 HTML_SUFFIXES = {".html", ".htm"}
+DIGESTS = ("sha256", "sha1")
 
 
 class DownloadError(RuntimeError):
@@ -46,35 +47,51 @@ class _Retryable(Exception):
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """A published file with the size and sha256 it must have."""
+    """A published file with the checksum (sha256, or sha1 where only that is published) and,
+    when known, the size it must have."""
 
     url: str
-    sha256: str
-    size: int
+    sha256: str | None = None
+    size: int | None = None
+    sha1: str | None = None
+
+    def __post_init__(self):
+        if not (self.sha256 or self.sha1):
+            raise ValueError(f"{self.url}: a published file needs a sha256 or sha1")
+
+    @property
+    def digests(self) -> dict[str, str]:
+        """Algorithm → expected hex digest, for the checksums we have."""
+        return {name: value.lower() for name in DIGESTS if (value := getattr(self, name))}
 
     def fetch(self, dest: str | os.PathLike, **kwargs) -> Path:
-        """``download`` this file to ``dest`` with its checksum and size."""
-        return download(self.url, dest, sha256=self.sha256, size=self.size, **kwargs)
+        """``download`` this file to ``dest`` with its checksums and size."""
+        return download(self.url, dest, size=self.size, **self.digests, **kwargs)
 
     def verify(self, path: str | os.PathLike) -> None:
-        """Raise DownloadError unless ``path`` is this file (by sha256)."""
+        """Raise DownloadError unless ``path`` is this file (by checksum)."""
         if not Path(path).is_file():
             raise DownloadError(f"{path}: file does not exist; download {self.url}")
-        digest = sha256_file(path)
-        if digest != self.sha256:
-            raise DownloadError(
-                f"{path}: sha256 {digest} is not that of {self.url} ({self.sha256}); "
-                "download it again"
-            )
+        for algorithm, expected in self.digests.items():
+            if (digest := file_digest(path, algorithm)) != expected:
+                raise DownloadError(
+                    f"{path}: {algorithm} {digest} is not that of {self.url} ({expected}); "
+                    "download it again"
+                )
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in chunks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    return file_digest(path, "sha256")
 
 
 def download(
@@ -83,6 +100,7 @@ def download(
     *,
     sha256: str | None = None,
     size: int | None = None,
+    sha1: str | None = None,
     mirror: str | os.PathLike | None = None,
     retries: int = 3,
     backoff: float = 1.0,
@@ -91,7 +109,8 @@ def download(
 ) -> Path:
     """Fetch ``url`` (HTTPS only) to ``dest``, verified; return ``dest``.
 
-    A ``dest`` that already has ``sha256`` is kept as is. ``retries`` counts the attempts after
+    A ``dest`` that already has ``sha256`` is kept as is. ``sha1`` is checked as well when given
+    (for publishers that list only sha1). ``retries`` counts the attempts after
     the first; retry ``i`` (1, 2, ...) first waits ``backoff * 2**(i - 1)`` seconds.
     """
     if urlsplit(url).scheme != "https":
@@ -104,6 +123,7 @@ def download(
         dest,
         sha256=sha256,
         size=size,
+        sha1=sha1,
         mirror=_mirror_dir(mirror),
         retries=retries,
         backoff=backoff,
@@ -120,6 +140,7 @@ def _download(
     size: int | None,
     mirror: Path | None,
     retries: int,
+    sha1: str | None = None,
     backoff: float,
     timeout: float,
     progress: bool,
@@ -147,7 +168,8 @@ def _download(
             "run again to download it afresh; if it fails again the published file changed: "
             "check the URL and update the checksum in the dataset table"
         )
-    _verify(part, dest, sha256=sha256, size=size, origin=origin, advice=advice)
+    digests = {"sha256": sha256, "sha1": sha1}
+    _verify(part, dest, digests=digests, size=size, origin=origin, advice=advice)
     os.replace(part, dest)
     return dest
 
@@ -253,9 +275,9 @@ def _resumes_at(response, start: int) -> bool:
 
 
 def _verify(
-    part: Path, dest: Path, *, sha256: str | None, size: int | None, origin: str, advice: str
+    part: Path, dest: Path, *, digests: dict, size: int | None, origin: str, advice: str
 ) -> None:
-    """Check ``part`` is not HTML and has ``size`` and ``sha256``; else delete it and raise."""
+    """Check ``part`` is not HTML and has ``size`` and ``digests``; else delete it and raise."""
 
     def fail(what: str) -> None:
         part.unlink(missing_ok=True)
@@ -266,8 +288,9 @@ def _verify(
     actual = part.stat().st_size
     if size is not None and actual != size:
         fail(f"has {actual} bytes, expected {size}" + (" (truncated)" if actual < size else ""))
-    if sha256 is not None and (digest := sha256_file(part)) != sha256.lower():
-        fail(f"sha256 is {digest}, expected {sha256}")
+    for algorithm, expected in digests.items():
+        if expected and (digest := file_digest(part, algorithm)) != expected.lower():
+            fail(f"{algorithm} is {digest}, expected {expected}")
 
 
 def _looks_like_html(path: Path) -> bool:

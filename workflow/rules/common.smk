@@ -9,7 +9,13 @@ from neuralign.config import (
     check_layer_config,
     select_models,
 )
-from neuralign.datasets import cowley2023, kriegeskorte2008, remote_files, resource_path
+from neuralign.datasets import (
+    cowley2023,
+    kriegeskorte2008,
+    majajhong2015,
+    remote_files,
+    resource_path,
+)
 from neuralign.datasets.cowley2023 import get_session
 from neuralign.models import read_model_table
 

@@ -80,3 +80,25 @@ rule kriegeskorte_dataset:
         "../../envs/neuralign.yaml"
     script:
         "../scripts/kriegeskorte_dataset.py"
+
+
+rule majajhong2015_dataset:
+    input:
+        assembly=resource_path(majajhong2015.ASSEMBLY),
+        stimulus_csv=resource_path(majajhong2015.STIMULUS_CSV),
+        stimulus_zip=resource_path(majajhong2015.STIMULUS_ZIP),
+    output:
+        dataset="results/datasets/majajhong2015_public_{region}.nc",
+        images=directory("results/datasets/majajhong2015_public_{region}/images"),
+    log:
+        "results/logs/datasets/majajhong2015_public_{region}.log",
+    wildcard_constraints:
+        region="it|v4",
+    conda:
+        "../../envs/neuralign.yaml"
+    resources:
+        mem_mb=8000,
+    params:
+        region=lambda wildcards: wildcards.region.upper(),
+    script:
+        "../scripts/majajhong2015_dataset.py"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neuralign.datasets import cowley2023, kriegeskorte2008
+from neuralign.datasets import cowley2023, kriegeskorte2008, majajhong2015
 from neuralign.download import RemoteFile, mirror_path
 
 RESOURCES = Path("resources")
@@ -17,7 +17,13 @@ def resource_path(remote: RemoteFile) -> str:
 
 def remote_files() -> dict[str, RemoteFile]:
     """Every published file the workflow can download, keyed by its resource path."""
-    files = [kriegeskorte2008.SUPPLEMENTAL, kriegeskorte2008.BRAIN_RDMS]
+    files = [
+        kriegeskorte2008.SUPPLEMENTAL,
+        kriegeskorte2008.BRAIN_RDMS,
+        majajhong2015.ASSEMBLY,
+        majajhong2015.STIMULUS_CSV,
+        majajhong2015.STIMULUS_ZIP,
+    ]
     for session in cowley2023.SESSIONS.values():
         files += [session.images, session.averaged, *([session.raw] if session.raw else [])]
     return {resource_path(remote): remote for remote in files}
