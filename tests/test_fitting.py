@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from neuralign.fitting import fit_model, score_layers, shuffle_splits
+from neuralign.fitting import MappingSpec, fit_model, score_layers, shuffle_splits
 from scipy import stats
 from sklearn.linear_model import RidgeCV
 
@@ -37,7 +37,7 @@ def test_test_scores_match_sklearn_and_scipy(problem):
     features, responses, strata = problem
     targets = responses.mean(axis=2)
     splits = shuffle_splits(len(strata), strata, 3, 0.9, seed=1)
-    out = score_layers(features, targets, splits, [1.0])
+    out = score_layers(features, targets, splits, MappingSpec(relative_alphas=(1.0,)))
     train, test = splits[0]
     x = features["signal"]
     xc = x[train] - x[train].mean(0)
@@ -51,16 +51,21 @@ def test_layer_choice_ignores_held_out_stimuli(problem):
     features, responses, strata = problem
     targets = responses.mean(axis=2)
     splits = shuffle_splits(len(strata), strata, 2, 0.9, seed=1)
-    before = score_layers(features, targets, splits, ALPHAS)
+    before = score_layers(features, targets, splits, MappingSpec())
     scrambled = targets.copy()
     test = splits[0][1]
     scrambled[test] = np.random.default_rng(1).normal(size=scrambled[test].shape)
-    after = score_layers(features, scrambled, splits[:1], ALPHAS)
+    after = score_layers(features, scrambled, splits[:1], MappingSpec())
     np.testing.assert_allclose(after["inner"][:, 0], before["inner"][:, 0])
     assert not np.allclose(after["r"][:, 0], before["r"][:, 0])
 
 
-def test_fit_model_picks_the_signal_layer_and_summarises(problem):
+@pytest.mark.parametrize(
+    "mapping",
+    [MappingSpec(relative_alphas=tuple(ALPHAS)), MappingSpec(kind="pls", pls_components=10)],
+    ids=["ridge", "pls"],
+)
+def test_fit_model_picks_the_signal_layer_and_summarises(problem, mapping):
     features, responses, strata = problem
     ceiling = np.full(responses.shape[1], 0.9)
     fit = fit_model(
@@ -71,7 +76,7 @@ def test_fit_model_picks_the_signal_layer_and_summarises(problem):
         n_splits=5,
         train_size=0.9,
         split_seed=1,
-        relative_alphas=ALPHAS,
+        mapping=mapping,
         formula="r^2/c",
         n_bootstrap=200,
         bootstrap_seed=0,
@@ -88,3 +93,18 @@ def test_fit_model_picks_the_signal_layer_and_summarises(problem):
 def test_too_small_test_set_for_stratification_is_explained():
     with pytest.raises(ValueError, match="cannot hold one stimulus of each of 12 objects"):
         shuffle_splits(48, np.arange(48) % 12, 3, 0.9, seed=1)
+
+
+def test_pls_test_scores_match_sklearn(problem):
+    from sklearn.cross_decomposition import PLSRegression
+
+    features, responses, strata = problem
+    targets = responses.mean(axis=2)
+    splits = shuffle_splits(len(strata), strata, 2, 0.9, seed=1)
+    out = score_layers(features, targets, splits, MappingSpec(kind="pls", pls_components=10))
+    train, test = splits[1]
+    x = features["noise"]
+    pred = PLSRegression(10, scale=False).fit(x[train], targets[train]).predict(x[test])
+    expected = [stats.pearsonr(pred[:, j], targets[test, j])[0] for j in range(targets.shape[1])]
+    np.testing.assert_allclose(out["r"][0, 1], expected, atol=1e-6)
+    assert np.isnan(out["alpha"]).all()

@@ -58,4 +58,13 @@ def test_demo_workflow_end_to_end(run_snakemake, tmp_path):
         assert figure.stat().st_size > 5000
 
     # a second run has nothing to do
-    assert "Nothing to be done" in run_snakemake(CONFIG, "-n").stdout + ""
+    assert "Nothing to be done" in run_snakemake(CONFIG, "-n").stdout
+
+    # switching the mapping refits without extracting again
+    acts_path = results / "activations" / "demo" / "untrained_resnet18.nc"
+    before = acts_path.stat().st_mtime_ns
+    run_snakemake({**CONFIG, "fitting": {**CONFIG["fitting"], "mapping": "pls"}})
+    assert acts_path.stat().st_mtime_ns == before
+    fit = xr.open_dataset(results / "fits" / "demo" / "untrained_resnet18.nc")
+    assert fit.attrs["mapping"].startswith("PLS regression, 25 components")
+    assert np.isfinite(fit["r"]).all()

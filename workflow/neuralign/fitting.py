@@ -10,13 +10,15 @@ held-out stimuli never influence which layer is reported.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.model_selection import KFold, ShuffleSplit, StratifiedShuffleSplit
 
 import neuralign
 from neuralign.metrics import bootstrap_indices, ceiled_score, pearson_columns, percentile_ci, sem
+from neuralign.pls import fit_pls
 from neuralign.ridge import fit_ridge_loo
 
 
@@ -42,29 +44,60 @@ def repetition_mean(responses: np.ndarray) -> np.ndarray:
     return np.nanmean(responses, axis=-1)
 
 
+@dataclass(frozen=True)
+class MappingSpec:
+    """How features map to neuroids.
+
+    ``ridge``: one alpha per neuroid by exact leave-one-out over ``relative_alphas`` (multiples
+    of the mean eigenvalue of the training Gram matrix); the leave-one-out predictions score the
+    layer. ``pls``: PLS regression with ``pls_components`` (Brain-Score: 25); ``inner_folds``-fold
+    predictions on the training stimuli score the layer.
+    """
+
+    kind: str = "ridge"
+    relative_alphas: tuple[float, ...] = tuple(np.logspace(-3, 3, 13))
+    pls_components: int = 25
+    inner_folds: int = 3
+    device: str = "cpu"
+
+
+def fit_mapping(spec: MappingSpec, x: np.ndarray, y: np.ndarray):
+    """Fit on (x, y): a predict function, out-of-sample predictions of the training stimuli
+    (for choosing the layer), and the alpha per neuroid (NaN for PLS)."""
+    if spec.kind == "ridge":
+        alphas = np.asarray(spec.relative_alphas) * _mean_squared_singular_value(x)
+        fit = fit_ridge_loo(x, y, alphas, device=spec.device)
+        return fit.predict, fit.loo_predictions, fit.alpha
+    if spec.kind != "pls":
+        raise ValueError(f"unknown mapping {spec.kind!r}; valid: ridge, pls")
+
+    def pls(x_fit, y_fit):
+        components = min(spec.pls_components, *x_fit.shape)
+        return fit_pls(x_fit, y_fit, components, device=spec.device).predict
+
+    inner = np.empty_like(y, dtype=np.float64)
+    for train, test in KFold(spec.inner_folds, shuffle=True, random_state=0).split(x):
+        inner[test] = pls(x[train], y[train])(x[test])
+    return pls(x, y), inner, np.full(y.shape[1], np.nan)
+
+
 def score_layers(
     features: Mapping[str, np.ndarray],
     targets: np.ndarray,
     splits: Sequence[tuple[np.ndarray, np.ndarray]],
-    relative_alphas: Sequence[float],
-    device: str = "cpu",
+    mapping: MappingSpec,
 ) -> dict[str, np.ndarray]:
-    """Test r (layer, split, neuroid), training-fold LOO score (layer, split), alphas."""
+    """Test r (layer, split, neuroid), training-stimuli score (layer, split), alphas."""
     layers = list(features)
     shape = (len(layers), len(splits), targets.shape[1])
     out = {"r": np.empty(shape), "alpha": np.empty(shape), "inner": np.empty(shape[:2])}
     for li, layer in enumerate(layers):
         x = np.asarray(features[layer], dtype=np.float64)
         for si, (train, test) in enumerate(splits):
-            scale = _mean_squared_singular_value(x[train])
-            fit = fit_ridge_loo(
-                x[train], targets[train], np.asarray(relative_alphas) * scale, device=device
-            )
-            out["r"][li, si] = pearson_columns(fit.predict(x[test]), targets[test])
-            out["alpha"][li, si] = fit.alpha
-            out["inner"][li, si] = np.nanmedian(
-                pearson_columns(fit.loo_predictions, targets[train])
-            )
+            predict, inner, alpha = fit_mapping(mapping, x[train], targets[train])
+            out["r"][li, si] = pearson_columns(predict(x[test]), targets[test])
+            out["alpha"][li, si] = alpha
+            out["inner"][li, si] = np.nanmedian(pearson_columns(inner, targets[train]))
     return out
 
 
@@ -114,16 +147,15 @@ def fit_model(
     n_splits: int,
     train_size: float,
     split_seed: int,
-    relative_alphas: Sequence[float],
+    mapping: MappingSpec,
     formula: str,
     n_bootstrap: int,
     bootstrap_seed: int,
-    device: str = "cpu",
 ) -> xr.Dataset:
     """Score one model on one dataset; the fits artifact as an xarray Dataset."""
     targets = repetition_mean(responses)
     splits = shuffle_splits(len(targets), strata, n_splits, train_size, split_seed)
-    scores = score_layers(features, targets, splits, relative_alphas, device)
+    scores = score_layers(features, targets, splits, mapping)
     chosen = scores["inner"].argmax(axis=0)  # per split, from training stimuli only
     r_selected = scores["r"][chosen, np.arange(len(splits))]
     summary = summarize(r_selected, ceiling, formula, n_bootstrap, bootstrap_seed)
@@ -143,11 +175,23 @@ def fit_model(
     )
     ds.attrs.update(
         ceiling_formula=formula,
-        mapping="ridge, one alpha per neuroid by exact leave-one-out on the training stimuli",
-        relative_alphas=list(map(float, relative_alphas)),
+        mapping=_describe(mapping),
         cross_validation=f"{n_splits} {'stratified ' if strata is not None else ''}shuffle "
         f"splits, train {train_size}, seed {split_seed}",
-        layer_selection="per split, best median leave-one-out r on the training stimuli",
+        layer_selection="per split, best median out-of-sample r on the training stimuli",
         neuralign_version=neuralign.__version__,
     )
     return ds
+
+
+def _describe(mapping: MappingSpec) -> str:
+    if mapping.kind == "pls":
+        return (
+            f"PLS regression, {mapping.pls_components} components, unscaled (NIPALS); "
+            f"layers scored by {mapping.inner_folds}-fold predictions on training stimuli"
+        )
+    alphas = ", ".join(f"{a:g}" for a in mapping.relative_alphas)
+    return (
+        "ridge, one alpha per neuroid by exact leave-one-out on the training stimuli, "
+        f"alphas relative to the mean Gram eigenvalue: {alphas}"
+    )

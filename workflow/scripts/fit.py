@@ -4,7 +4,7 @@ import torch
 import xarray as xr
 from neuralign.activations import read_activations
 from neuralign.dataset import open_dataset, write_netcdf
-from neuralign.fitting import fit_model
+from neuralign.fitting import MappingSpec, fit_model
 from neuralign.logs import log_to
 
 
@@ -31,11 +31,16 @@ def main(
         n_splits=options["n_splits"],
         train_size=options["train_size"],
         split_seed=options["split_seed"],
-        relative_alphas=options["relative_alphas"],
+        mapping=MappingSpec(
+            kind=options["mapping"],
+            relative_alphas=tuple(options["relative_alphas"]),
+            pls_components=options["pls_components"],
+            inner_folds=options["inner_folds"],
+            device=options["device"],
+        ),
         formula=options["ceiling_formula"],
         n_bootstrap=options["n_bootstrap"],
         bootstrap_seed=options["bootstrap_seed"],
-        device=options["device"],
     )
     fit = fit.assign_coords(neuroid_id=("neuroid", ds["neuroid_id"].values))
     fit.attrs.update(dataset=ds.attrs["dataset"], model_source=model_source)
