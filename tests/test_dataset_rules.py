@@ -3,6 +3,9 @@
 import shutil
 
 import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
 from neuralign.dataset import open_dataset
 from neuralign.datasets.cowley2023 import SESSIONS
 from neuralign.download import mirror_path
@@ -40,3 +43,21 @@ def test_corrupt_mirror_file_fails_clearly_and_keeps_other_results(run_snakemake
     assert not (tmp_path / COWLEY).exists()
     assert not (tmp_path / "resources" / RAW).exists()
     assert (tmp_path / KRIEGESKORTE).is_file()
+
+
+def test_rdm_dataset_is_scored_by_rsa(run_snakemake, mirror, tmp_path):
+    config = {
+        "datasets": ["kriegeskorte2008_92"],
+        "models": ["untrained_resnet18"],
+        "rsa": {"n_splits": 4},
+        "activations": {"layers": ["layer2", "layer4"]},
+    }
+    run_snakemake(config, env={"NEURALIGN_MIRROR": str(mirror)})
+    fit = xr.open_dataset(
+        tmp_path / "results" / "fits" / "kriegeskorte2008_92" / "untrained_resnet18.nc"
+    )
+    assert fit["held_out_score"].shape == (2, 4)
+    assert 0 < float(fit["ceiling_lower"]) < float(fit["ceiling"]) < 1  # 4 human subjects
+    assert float(fit["ceiled"]) == pytest.approx(float(fit["raw"]) / float(fit["ceiling"]))
+    scores = pd.read_csv(tmp_path / "results" / "scores" / "kriegeskorte2008_92.csv")
+    assert scores["ceiling_formula"].tolist() == ["r/c"]

@@ -52,7 +52,7 @@ def test_round_trip_keeps_everything(converted):
     ):
         np.testing.assert_array_equal(reopened[coord].values, ds[coord].values)
     assert reopened["category_member"].dtype == bool
-    assert reopened.attrs["dataset"] == "kriegeskorte2008"
+    assert reopened.attrs["dataset"] == "kriegeskorte2008_92"
 
 
 def test_rdms_match_the_sources(converted, sources):

@@ -15,10 +15,23 @@ def planned_jobs(stdout: str) -> list[tuple[str, str]]:
 
 def test_paper_dry_run_requests_gpus_for_extraction_and_fitting(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(REPO / "Snakefile"),
-         "--directory", str(tmp_path), "--configfile", str(REPO / "config" / "config.yaml"),
-         "--config", f"model_table={REPO / 'config' / 'models.tsv'}"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(REPO / "config" / "config.yaml"),
+            "--config",
+            f"model_table={REPO / 'config' / 'models.tsv'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     jobs = planned_jobs(proc.stdout)

@@ -17,7 +17,7 @@ PLANNED_DATASETS = {
     "god_fmri": "issues #4 and #11",
     "clickme": "issues #4 and #8",
 }
-RDM_DATASETS = ("kriegeskorte2008_92",)
+RDM_ONLY = ("kriegeskorte2008_92",)
 
 
 class ConfigError(ValueError):
@@ -48,9 +48,9 @@ def _planned_issue(dataset: str) -> str | None:
 
 
 def scorable_datasets() -> list[str]:
-    """Datasets with repeated responses, which the fitting stage can score now."""
+    """Datasets the workflow can score: with repeated responses, or RDMs (by RSA)."""
     cowley = [f"cowley2023_v4_{k}" for k, v in cowley2023.SESSIONS.items() if v.raw is not None]
-    return ["demo", *cowley, *majajhong2015.DATASETS]
+    return ["demo", *cowley, *majajhong2015.DATASETS, *RDM_ONLY]
 
 
 def check_datasets(datasets: Iterable[str]) -> None:
@@ -61,8 +61,6 @@ def check_datasets(datasets: Iterable[str]) -> None:
             continue
         if dataset.removeprefix("cowley2023_v4_") in cowley2023.SESSIONS:
             why = "its session has only repeat-averaged responses, so it has no noise ceiling"
-        elif dataset in RDM_DATASETS:
-            why = "it holds RDMs only; RSA scoring comes with issue #6"
         elif planned := _planned_issue(dataset):
             why = f"it is not built yet ({planned})"
         else:

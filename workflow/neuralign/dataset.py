@@ -3,7 +3,9 @@
 A dataset is an ``xarray.Dataset`` with
 
 - ``responses(stimulus, neuroid, repetition)`` float32, NaN where a repetition is missing,
-  and/or ``rdm(subject, stimulus, stimulus_other)`` for RDM-only datasets;
+  and/or ``maps(stimulus, neuroid, y, x)`` float32 (spatially resolved responses, NaN where a
+  position was not shown), and/or ``rdm(subject, stimulus, stimulus_other)`` for RDM-only
+  datasets;
 - coords ``stimulus_id`` and ``image_path`` on ``stimulus``; ``neuroid_id``, ``region`` and
   ``subject`` on ``neuroid`` (when there is a ``neuroid`` dim); optional ``object``/``category``;
 - attrs ``dataset``, ``citation``, ``license``.
@@ -32,8 +34,8 @@ def validate_dataset(ds: xr.Dataset, source: str = "<in memory>") -> xr.Dataset:
     def fail(what: str) -> None:
         raise DatasetError(f"{source}: {what}")
 
-    if "responses" not in ds and "rdm" not in ds:
-        fail("has neither a 'responses' nor an 'rdm' variable")
+    if not {"responses", "maps", "rdm"} & set(ds.data_vars):
+        fail("has none of the variables 'responses', 'maps' and 'rdm'")
     for attr in REQUIRED_ATTRS:
         if attr not in ds.attrs:
             fail(f"attribute '{attr}' is missing")
@@ -45,7 +47,12 @@ def validate_dataset(ds: xr.Dataset, source: str = "<in memory>") -> xr.Dataset:
     if len(np.unique(ds["stimulus_id"].values)) != ds.sizes["stimulus"]:
         fail("'stimulus_id' values are not unique")
     if "responses" in ds:
-        _validate_responses(ds, fail)
+        _validate_neural(ds, "responses", ("stimulus", "neuroid", "repetition"), fail)
+    if "maps" in ds:
+        _validate_neural(ds, "maps", ("stimulus", "neuroid", "y", "x"), fail)
+        for coord in ("y", "x"):
+            if coord not in ds.coords:
+                fail(f"coordinate '{coord}' (position in degrees) of 'maps' is missing")
     if "rdm" in ds:
         rdm = ds["rdm"]
         if rdm.dims != ("subject", "stimulus", "stimulus_other"):
@@ -57,22 +64,23 @@ def validate_dataset(ds: xr.Dataset, source: str = "<in memory>") -> xr.Dataset:
     return ds
 
 
-def _validate_responses(ds: xr.Dataset, fail) -> None:
-    resp = ds["responses"]
-    if resp.dims != ("stimulus", "neuroid", "repetition"):
-        fail(f"'responses' has dims {resp.dims}, expected ('stimulus', 'neuroid', 'repetition')")
-    if resp.dtype != np.float32:
-        fail(f"'responses' has dtype {resp.dtype}, expected float32")
+def _validate_neural(ds: xr.Dataset, name: str, dims: tuple[str, ...], fail) -> None:
+    """Dims, dtype, neuroid coords and NaN policy of ``responses`` or ``maps``."""
+    values = ds[name]
+    if values.dims != dims:
+        fail(f"'{name}' has dims {values.dims}, expected {dims}")
+    if values.dtype != np.float32:
+        fail(f"'{name}' has dtype {values.dtype}, expected float32")
     for coord in NEUROID_COORDS:
         if coord not in ds.coords or ds[coord].dims != ("neuroid",):
             fail(f"coordinate '{coord}' along 'neuroid' is missing")
-    if np.isinf(resp.values).any():
-        fail("'responses' contains infinite values")
-    observed = np.isfinite(resp.values).any(axis=2)
+    if np.isinf(values.values).any():
+        fail(f"'{name}' contains infinite values")
+    observed = np.isfinite(values.values).reshape(*values.shape[:2], -1).any(axis=2)
     if not observed.all():
         stim, neuroid = np.argwhere(~observed)[0]
         fail(
-            "every (stimulus, neuroid) pair needs at least one repetition; "
+            f"every (stimulus, neuroid) pair of '{name}' needs at least one finite value; "
             f"stimulus {ds['stimulus_id'].values[stim]!r}, "
             f"neuroid {ds['neuroid_id'].values[neuroid]!r} has none"
         )

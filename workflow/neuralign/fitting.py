@@ -17,6 +17,7 @@ import xarray as xr
 from sklearn.model_selection import KFold, ShuffleSplit, StratifiedShuffleSplit
 
 import neuralign
+from neuralign import rsa
 from neuralign.metrics import bootstrap_indices, ceiled_score, pearson_columns, percentile_ci, sem
 from neuralign.pls import fit_pls
 from neuralign.ridge import fit_ridge_loo
@@ -195,3 +196,73 @@ def _describe(mapping: MappingSpec) -> str:
         "ridge, one alpha per neuroid by exact leave-one-out on the training stimuli, "
         f"alphas relative to the mean Gram eigenvalue: {alphas}"
     )
+
+
+def fit_rsa_model(
+    features: Mapping[str, np.ndarray],
+    dataset: xr.Dataset,
+    target: str,
+    *,
+    method: str,
+    n_splits: int,
+    seed: int,
+) -> xr.Dataset:
+    """Score one model on an RDM dataset: model RDM per layer against the ``target`` subject's
+    RDM, the layer chosen on half of the stimuli and scored on the other half, ``n_splits``
+    times. The ceiling is the Nili et al. (2014) upper bound over the individual subjects of the
+    target's species, when there are two or more (NaN otherwise)."""
+    subjects = dataset["subject"].values.tolist()
+    if target not in subjects:
+        raise ValueError(
+            f"RSA target {target!r} is not a subject of dataset "
+            f"{dataset.attrs['dataset']!r}; subjects: {subjects}"
+        )
+    layers = list(features)
+    layer_rdms = {layer: rsa.rdm(values) for layer, values in features.items()}
+    result = rsa.stimulus_split_scores(
+        layer_rdms, dataset["rdm"].sel(subject=target).values, n_splits, seed, method
+    )
+    lower, upper = _rsa_ceiling(dataset, target, method)
+    scores = result["scores"]
+    low, high = percentile_ci(scores)
+    summary = {
+        "raw": float(scores.mean()),
+        "raw_sem": float(sem(scores)),
+        "raw_ci_low": float(low),
+        "raw_ci_high": float(high),
+        "ceiling": upper,
+        "ceiling_lower": lower,
+        "ceiled": scores.mean() / upper,
+        "ceiled_ci_low": low / upper,
+        "ceiled_ci_high": high / upper,
+    }
+    ds = xr.Dataset(
+        {
+            "held_out_score": (("layer", "split"), result["per_layer"]),
+            "chosen_layer": ("split", [layers[i] for i in result["chosen"]]),
+            "score_selected": ("split", scores),
+            **{name: ((), float(value)) for name, value in summary.items()},
+        },
+        coords={"layer": layers, "split": np.arange(n_splits)},
+    )
+    ds.attrs.update(
+        mapping=f"RSA: model RDMs (1 - Pearson) vs {target!r}, compared by {method}",
+        ceiling_formula="r/c",
+        ceiling_method="Nili et al. 2014 upper bound over individual subjects (ceiling_lower: "
+        "lower bound)",
+        cross_validation=f"{n_splits} random halvings of the stimuli, seed {seed}",
+        layer_selection="per halving, best layer on one half of the stimuli, scored on the other",
+        interval="CIs are the 2.5-97.5 percentiles over stimulus halvings",
+        neuralign_version=neuralign.__version__,
+    )
+    return ds
+
+
+def _rsa_ceiling(dataset: xr.Dataset, target: str, method: str) -> tuple[float, float]:
+    if "species" not in dataset.coords or "level" not in dataset.coords:
+        return np.nan, np.nan
+    species = dataset["species"].sel(subject=target).item()
+    individual = (dataset["species"] == species) & (dataset["level"] == "individual")
+    if int(individual.sum()) < 2:
+        return np.nan, np.nan
+    return rsa.noise_ceiling(dataset["rdm"].sel(subject=individual).values, method)

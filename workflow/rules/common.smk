@@ -4,6 +4,7 @@ import yaml
 from snakemake.utils import validate
 
 from neuralign.config import (
+    RDM_ONLY,
     check_datasets,
     check_keys,
     check_layer_config,
@@ -30,14 +31,21 @@ MODELS = select_models(MODEL_TABLE, config["models"], config["model_table"])
 check_layer_config(config["activations"], MODEL_TABLE, MODELS)
 
 DATASETS = config["datasets"]
+RDM_DATASETS = [dataset for dataset in DATASETS if dataset in RDM_ONLY]
+RESPONSE_DATASETS = [dataset for dataset in DATASETS if dataset not in RDM_ONLY]
 REMOTE_FILES = remote_files()
 COWLEY_SESSIONS = sorted(cowley2023.SESSIONS)
 DATASET_TITLES = {"demo": "demo dataset (SIMULATED neurons)"}
 
 
+def one_of(names):
+    """A wildcard constraint matching exactly ``names`` (nothing when there are none)."""
+    return "|".join(map(re.escape, names)) or "(?!)"
+
+
 wildcard_constraints:
-    dataset="|".join(map(re.escape, DATASETS)),
-    model="|".join(map(re.escape, MODELS)),
+    dataset=one_of(DATASETS),
+    model=one_of(MODELS),
 
 
 def gpus(device):

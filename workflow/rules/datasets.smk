@@ -35,9 +35,7 @@ rule download:
     log:
         "results/logs/downloads/{download}.log",
     wildcard_constraints:
-        download="|".join(
-            re.escape(path.removeprefix("resources/")) for path in REMOTE_FILES
-        ),
+        download=one_of(path.removeprefix("resources/") for path in REMOTE_FILES),
     retries: 3
     localrule: True
     params:
@@ -58,7 +56,7 @@ rule cowley_dataset:
     log:
         "results/logs/datasets/cowley2023_v4_{session}.log",
     wildcard_constraints:
-        session="|".join(COWLEY_SESSIONS),
+        session=one_of(COWLEY_SESSIONS),
     conda:
         "../../envs/neuralign.yaml"
     params:

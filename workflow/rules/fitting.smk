@@ -9,6 +9,8 @@ rule fit:
         "results/logs/fits/{dataset}/{model}.log",
     benchmark:
         "results/benchmarks/fits/{dataset}/{model}.tsv"
+    wildcard_constraints:
+        dataset=one_of(RESPONSE_DATASETS),
     conda:
         "../../envs/neuralign.yaml"
     threads: 2
@@ -20,6 +22,24 @@ rule fit:
         options=config["fitting"],
     script:
         "../scripts/fit.py"
+
+
+rule rsa_fit:
+    input:
+        activations="results/activations/{dataset}/{model}.nc",
+        dataset="results/datasets/{dataset}.nc",
+    output:
+        fit="results/fits/{dataset}/{model}.nc",
+    log:
+        "results/logs/fits/{dataset}/{model}.log",
+    wildcard_constraints:
+        dataset=one_of(RDM_DATASETS),
+    conda:
+        "../../envs/neuralign.yaml"
+    params:
+        options=config["rsa"],
+    script:
+        "../scripts/rsa_fit.py"
 
 
 rule scores:

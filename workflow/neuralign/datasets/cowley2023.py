@@ -212,7 +212,7 @@ def _dataset(
             "subject": ("neuroid", [info.subject] * n_neurons),
         },
         attrs={
-            "dataset": f"cowley2023_{session}",
+            "dataset": f"cowley2023_v4_{session}",
             "citation": CITATION,
             "license": "GPL-3.0",
             "source": f"{REPOSITORY}/tree/{COMMIT}/data_V4_responses",

@@ -98,7 +98,7 @@ def convert_kriegeskorte(
             ),
         },
         attrs={
-            "dataset": "kriegeskorte2008",
+            "dataset": "kriegeskorte2008_92",
             "citation": CITATION,
             "license": "MIT (rsagroup/rsatoolbox, which distributes these files)",
             "description": (
