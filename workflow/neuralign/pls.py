@@ -6,7 +6,8 @@ evolve as ``w ← normalise(M Mᵀ w)`` with ``M = Xₖᵀ Yₖ`` (features × t
 the iteration and its stopping rule need (``‖wᵢ − wᵢ₋₁‖²`` included) can be written through
 ``G = Mᵀ M`` (targets × targets), so we run the same iteration, from the same start and with
 the same stopping rule, in target space: the same components at a fraction of the cost. The
-deflation of X and Y then follows scikit-learn's regression mode exactly.
+deflation of X and Y then follows scikit-learn's regression mode, and ``M`` is updated by the
+rank-one identity ``Mₖ₊₁ = Mₖ − (tᵀt) p qᵀ`` instead of being recomputed.
 """
 
 from __future__ import annotations
@@ -77,10 +78,13 @@ def fit_pls(
     xk -= x_mean
     yk -= y_mean
     y_eps = torch.finfo(dtype).eps
+    m = xk.T @ yk  # Xₖᵀ Yₖ, kept up to date by the deflation identity below
     weights, x_loadings, y_loadings, n_iter = [], [], [], []
     for _ in range(n_components):
-        yk[:, (yk.abs() < 10 * y_eps).all(dim=0)] = 0.0
-        found = _first_direction(xk.T @ yk, yk, max_iter, tol)
+        negligible = (yk.abs() < 10 * y_eps).all(dim=0)
+        yk[:, negligible] = 0.0
+        m[:, negligible] = 0.0
+        found = _first_direction(m, yk, max_iter, tol)
         if found is None:  # Y fully explained: no further component
             break
         w, iterations = found
@@ -89,6 +93,7 @@ def fit_pls(
         p, q = xk.T @ t / tt, yk.T @ t / tt
         xk -= torch.outer(t, p)
         yk -= torch.outer(t, q)
+        m -= tt * torch.outer(p, q)  # (Xₖ − t pᵀ)ᵀ (Yₖ − t qᵀ) = Xₖᵀ Yₖ − (tᵀt) p qᵀ
         weights.append(w)
         x_loadings.append(p)
         y_loadings.append(q)

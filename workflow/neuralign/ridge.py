@@ -1,7 +1,8 @@
 """Ridge regression with one regularisation per target, chosen by exact leave-one-out.
 
-One thin SVD of the centred training features serves every alpha at once:
-``Xc = U S Vᵀ``; with an unpenalised intercept the hat matrix is
+One eigendecomposition of the smaller Gram matrix of the centred training features (``Xc Xcᵀ``
+when features outnumber stimuli, else ``Xcᵀ Xc``) gives ``Xc = U S Vᵀ`` and serves every alpha
+at once; with an unpenalised intercept the hat matrix is
 ``H(α) = 11ᵀ/n + U diag(s²/(s²+α)) Uᵀ``, so the leave-one-out residual of sample i is
 ``(y_i − ŷ_i) / (1 − H_ii)`` exactly (as in scikit-learn's ``RidgeCV`` with
 ``alpha_per_target=True``). Works on numpy input with a torch backend (``cpu`` or ``cuda``).
@@ -51,9 +52,7 @@ def fit_ridge_loo(
     n = x_t.shape[0]
     x_mean, y_mean = x_t.mean(0), y_t.mean(0)
     xc, yc = x_t - x_mean, y_t - y_mean
-    u, s, vh = torch.linalg.svd(xc, full_matrices=False)
-    keep = s > s[0] * max(xc.shape) * torch.finfo(dtype).eps
-    u, s, vh = u[:, keep], s[keep], vh[keep]
+    u, s = _left_singular(xc)
     a = torch.as_tensor(alphas_np, dtype=dtype, device=device)
 
     shrink = s**2 / (s**2 + a[:, None])  # (alpha, k)
@@ -66,8 +65,7 @@ def fit_ridge_loo(
 
     targets = torch.arange(y_t.shape[1], device=device)
     loo_pred = y_t - loo_resid[best, :, targets].T
-    weights = s[:, None] / (s[:, None] ** 2 + a[best][None, :])  # (k, t)
-    coef = vh.T @ (weights * uty)
+    coef = xc.T @ (u @ (uty / (s[:, None] ** 2 + a[best][None, :])))  # V S⁻¹·S/(S²+α)·UᵀY
     return RidgeFit(
         x_mean=x_mean,
         y_mean=y_mean,
@@ -76,3 +74,14 @@ def fit_ridge_loo(
         loo_mse=loo_mse.cpu().numpy(),
         loo_predictions=loo_pred.cpu().numpy(),
     )
+
+
+def _left_singular(xc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left singular vectors and the non-negligible singular values of ``xc``."""
+    n, p = xc.shape
+    gram = xc @ xc.T if p >= n else xc.T @ xc
+    eigenvalues, vectors = torch.linalg.eigh(gram)
+    keep = eigenvalues > eigenvalues.max() * max(n, p) * torch.finfo(xc.dtype).eps
+    s = eigenvalues[keep].sqrt()
+    u = vectors[:, keep] if p >= n else xc @ vectors[:, keep] / s
+    return u, s
