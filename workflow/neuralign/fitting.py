@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from sklearn.model_selection import KFold, ShuffleSplit, StratifiedShuffleSplit
+from sklearn.model_selection import (
+    KFold,
+    LeaveOneOut,
+    ShuffleSplit,
+    StratifiedKFold,
+    StratifiedShuffleSplit,
+)
 
 import neuralign
 from neuralign import rsa
@@ -38,6 +44,32 @@ def shuffle_splits(
             f"of each of {n_strata} objects; lower fitting.train_size or use more stimuli"
         )
     return list(StratifiedShuffleSplit(**kwargs).split(np.zeros(n_stimuli), np.asarray(strata)))
+
+
+CV_SCHEMES = ("shuffle", "kfold", "loso")
+
+
+def cv_splits(
+    n_stimuli: int,
+    strata: Sequence | None,
+    scheme: str,
+    n_splits: int,
+    train_size: float,
+    seed: int,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Outer splits: Brain-Score's shuffle splits, (stratified) k-fold, or leave one stimulus
+    out. In k-fold and leave-one-out every stimulus is tested exactly once."""
+    if scheme == "shuffle":
+        return shuffle_splits(n_stimuli, strata, n_splits, train_size, seed)
+    if scheme == "kfold":
+        folds = (StratifiedKFold if strata is not None else KFold)(
+            n_splits, shuffle=True, random_state=seed
+        )
+        labels = np.zeros(n_stimuli) if strata is None else np.asarray(strata)
+        return list(folds.split(np.zeros(n_stimuli), labels))
+    if scheme == "loso":
+        return list(LeaveOneOut().split(np.zeros(n_stimuli)))
+    raise ValueError(f"unknown cross-validation {scheme!r}; valid: {', '.join(CV_SCHEMES)}")
 
 
 def repetition_mean(responses: np.ndarray) -> np.ndarray:
@@ -88,18 +120,66 @@ def score_layers(
     splits: Sequence[tuple[np.ndarray, np.ndarray]],
     mapping: MappingSpec,
 ) -> dict[str, np.ndarray]:
-    """Test r (layer, split, neuroid), training-stimuli score (layer, split), alphas."""
+    """Per layer and split: test predictions, training-stimuli score (layer, split) and alphas
+    (layer, split, neuroid)."""
     layers = list(features)
     shape = (len(layers), len(splits), targets.shape[1])
-    out = {"r": np.empty(shape), "alpha": np.empty(shape), "inner": np.empty(shape[:2])}
+    out = {
+        "alpha": np.empty(shape),
+        "inner": np.empty(shape[:2]),
+        "predictions": [[None] * len(splits) for _ in layers],
+    }
     for li, layer in enumerate(layers):
         x = np.asarray(features[layer], dtype=np.float64)
         for si, (train, test) in enumerate(splits):
             predict, inner, alpha = fit_mapping(mapping, x[train], targets[train])
-            out["r"][li, si] = pearson_columns(predict(x[test]), targets[test])
+            out["predictions"][li][si] = predict(x[test])
             out["alpha"][li, si] = alpha
             out["inner"][li, si] = np.nanmedian(pearson_columns(inner, targets[train]))
     return out
+
+
+def test_correlations(
+    predictions: Sequence[np.ndarray],
+    targets: np.ndarray,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    pooled: bool,
+) -> np.ndarray:
+    """Pearson r per neuroid on held-out stimuli: per split (split, neuroid), or once over the
+    pooled held-out predictions (1, neuroid) when every stimulus is tested once."""
+    if pooled:
+        test = np.concatenate([test for _, test in splits])
+        return pearson_columns(np.concatenate(predictions), targets[test])[None]
+    return np.stack(
+        [
+            pearson_columns(pred, targets[test])
+            for pred, (_, test) in zip(predictions, splits, strict=True)
+        ]
+    )
+
+
+def stimulus_bootstrap(
+    predictions: Sequence[np.ndarray],
+    targets: np.ndarray,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    pooled: bool,
+    n_bootstrap: int,
+    seed: int,
+) -> np.ndarray:
+    """Raw scores (mean over splits of the median r over neuroids) with the held-out stimuli
+    resampled with replacement, within each split (or over the pooled predictions)."""
+    chunks = list(zip(predictions, [test for _, test in splits], strict=True))
+    if pooled:
+        chunks = [(np.concatenate(predictions), np.concatenate([t for _, t in splits]))]
+    rng = np.random.default_rng(seed)
+    samples = np.empty(n_bootstrap)
+    for b in range(n_bootstrap):
+        medians = []
+        for pred, test in chunks:
+            pick = rng.integers(0, len(test), len(test))
+            medians.append(np.nanmedian(pearson_columns(pred[pick], targets[test][pick])))
+        samples[b] = np.mean(medians)
+    return samples
 
 
 def _mean_squared_singular_value(x: np.ndarray) -> float:
@@ -117,8 +197,8 @@ def summarize(
 ) -> dict[str, float]:
     """Raw, ceiling and ceiled summaries with SEM over splits and bootstrap CIs over neuroids.
 
-    ``r_selected`` is (split, neuroid) test r with the fold's chosen layer; ``ceiling`` is
-    the per-neuroid split-half ceiling.
+    ``r_selected`` is (split, neuroid) test r with the fold's chosen layer (one row when
+    pooled); ``ceiling`` is the per-neuroid split-half ceiling.
     """
     per_split = np.nanmedian(r_selected, axis=1)
     raw, ceil = float(per_split.mean()), float(np.nanmedian(ceiling))
@@ -129,7 +209,7 @@ def summarize(
     ceiled_ci = percentile_ci(ceiled_score(raw_boot, ceil_boot, formula))
     return {
         "raw": raw,
-        "raw_sem": float(sem(per_split)),
+        "raw_sem": float(sem(per_split)) if len(per_split) > 1 else np.nan,
         "raw_ci_low": float(raw_ci[0]),
         "raw_ci_high": float(raw_ci[1]),
         "ceiling": ceil,
@@ -152,37 +232,61 @@ def fit_model(
     formula: str,
     n_bootstrap: int,
     bootstrap_seed: int,
+    cv: str = "shuffle",
 ) -> xr.Dataset:
-    """Score one model on one dataset; the fits artifact as an xarray Dataset."""
+    """Score one model on one dataset; the fits artifact as an xarray Dataset.
+
+    With ``cv="loso"`` the held-out predictions of all folds are pooled into one correlation
+    per neuroid (a single stimulus has none); otherwise r is computed per split.
+    """
     targets = repetition_mean(responses)
-    splits = shuffle_splits(len(targets), strata, n_splits, train_size, split_seed)
+    splits = cv_splits(len(targets), strata, cv, n_splits, train_size, split_seed)
+    pooled = cv == "loso"
     scores = score_layers(features, targets, splits, mapping)
     chosen = scores["inner"].argmax(axis=0)  # per split, from training stimuli only
-    r_selected = scores["r"][chosen, np.arange(len(splits))]
+    selected = [scores["predictions"][c][s] for s, c in enumerate(chosen)]
+    r = np.stack([test_correlations(p, targets, splits, pooled) for p in scores["predictions"]])
+    r_selected = test_correlations(selected, targets, splits, pooled)
     summary = summarize(r_selected, ceiling, formula, n_bootstrap, bootstrap_seed)
+    stimulus_ci = percentile_ci(
+        stimulus_bootstrap(selected, targets, splits, pooled, n_bootstrap, bootstrap_seed)
+    )
+    summary.update(
+        raw_ci_stimuli_low=float(stimulus_ci[0]), raw_ci_stimuli_high=float(stimulus_ci[1])
+    )
     layers = list(features)
-    dims = ("layer", "split", "neuroid")
+    scored = np.arange(r.shape[1])  # splits, or the single pooled score
     ds = xr.Dataset(
         {
-            "r": (dims, scores["r"]),
-            "alpha": (dims, scores["alpha"]),
+            "r": (("layer", "score_split", "neuroid"), r),
+            "alpha": (("layer", "split", "neuroid"), scores["alpha"]),
             "inner_score": (("layer", "split"), scores["inner"]),
             "chosen_layer": ("split", [layers[i] for i in chosen]),
-            "r_selected": (("split", "neuroid"), r_selected),
+            "r_selected": (("score_split", "neuroid"), r_selected),
             "ceiling_per_neuroid": ("neuroid", ceiling),
             **{name: ((), value) for name, value in summary.items()},
         },
-        coords={"layer": layers, "split": np.arange(len(splits))},
+        coords={"layer": layers, "split": np.arange(len(splits)), "score_split": scored},
     )
     ds.attrs.update(
         ceiling_formula=formula,
         mapping=_describe(mapping),
-        cross_validation=f"{n_splits} {'stratified ' if strata is not None else ''}shuffle "
-        f"splits, train {train_size}, seed {split_seed}",
+        cross_validation=_describe_cv(cv, strata is not None, n_splits, train_size, split_seed),
+        confidence_intervals="raw_ci/ceiled_ci: 95% bootstrap over neuroids; raw_ci_stimuli: "
+        "95% bootstrap over held-out stimuli",
         layer_selection="per split, best median out-of-sample r on the training stimuli",
         neuralign_version=neuralign.__version__,
     )
     return ds
+
+
+def _describe_cv(cv: str, stratified: bool, n_splits: int, train_size: float, seed: int) -> str:
+    strat = "stratified " if stratified else ""
+    if cv == "shuffle":
+        return f"{n_splits} {strat}shuffle splits, train {train_size}, seed {seed}"
+    if cv == "kfold":
+        return f"{n_splits}-fold {strat}cross-validation, seed {seed}"
+    return "leave one stimulus out; held-out predictions pooled into one r per neuroid"
 
 
 def _describe(mapping: MappingSpec) -> str:

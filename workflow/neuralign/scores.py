@@ -18,6 +18,7 @@ SUMMARY_COLUMNS = (
     "ceiled_ci_low",
     "ceiled_ci_high",
 )
+OPTIONAL_COLUMNS = ("raw_ci_stimuli_low", "raw_ci_stimuli_high")  # not for RSA fits
 
 
 def score_row(fit: xr.Dataset) -> dict:
@@ -28,6 +29,7 @@ def score_row(fit: xr.Dataset) -> dict:
         "layer": layer,
         "layer_share": count / fit.sizes["split"],
         **{column: float(fit[column]) for column in SUMMARY_COLUMNS},
+        **{column: float(fit[column]) for column in OPTIONAL_COLUMNS if column in fit},
         "ceiling_formula": fit.attrs["ceiling_formula"],
     }
 

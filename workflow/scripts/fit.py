@@ -28,6 +28,7 @@ def main(
         ds["responses"].values,
         strata,
         ceiling_values,
+        cv=options["cv"],
         n_splits=options["n_splits"],
         train_size=options["train_size"],
         split_seed=options["split_seed"],
