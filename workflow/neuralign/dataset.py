@@ -86,6 +86,14 @@ def _validate_neural(ds: xr.Dataset, name: str, dims: tuple[str, ...], fail) -> 
         )
 
 
+def image_path_values(paths: list[Path], relative_to: str | os.PathLike | None = None) -> list[str]:
+    """``image_path`` coordinate values: relative to ``relative_to`` (the dataset file's folder,
+    where readers resolve them) when given, else absolute."""
+    if relative_to is None:
+        return [str(Path(path).resolve()) for path in paths]
+    return [os.path.relpath(path, relative_to) for path in paths]
+
+
 def open_dataset(path: str | os.PathLike) -> xr.Dataset:
     """Open and validate a dataset artifact, loading it into memory."""
     path = Path(path)

@@ -31,6 +31,7 @@ from scipy import ndimage, signal
 from skimage.transform import resize
 
 import neuralign
+from neuralign.dataset import image_path_values
 
 PHOTOS = {
     "astronaut": skimage.data.astronaut,
@@ -179,7 +180,8 @@ def make_demo(
 ) -> xr.Dataset:
     """Generate the demo dataset, writing its PNG stimuli into ``image_dir``.
 
-    ``image_path`` values are relative to ``relative_to`` (the dataset file's folder) if given.
+    ``image_path`` values are relative to ``relative_to`` (the dataset file's folder) if given,
+    else absolute.
     """
     rng = np.random.default_rng(seed)
     images, objects = random_crops(n_stimuli, image_size, rng)
@@ -194,7 +196,7 @@ def make_demo(
     for stimulus_id, image in zip(stimulus_ids, images, strict=True):
         path = image_dir / f"{stimulus_id}.png"
         Image.fromarray(image).save(path)
-        paths.append(str(path.relative_to(relative_to) if relative_to else path))
+        paths.append(path)
 
     neuroid_ids = [f"virtual_{i:03d}" for i in range(n_neurons)]
     return xr.Dataset(
@@ -205,7 +207,7 @@ def make_demo(
         },
         coords={
             "stimulus_id": ("stimulus", stimulus_ids),
-            "image_path": ("stimulus", paths),
+            "image_path": ("stimulus", image_path_values(paths, relative_to)),
             "object": ("stimulus", objects),
             "neuroid_id": ("neuroid", neuroid_ids),
             "region": ("neuroid", ["simulated"] * n_neurons),

@@ -47,7 +47,7 @@ import scipy.io
 import xarray as xr
 
 import neuralign
-from neuralign.dataset import DatasetError
+from neuralign.dataset import DatasetError, image_path_values
 
 ARCHIVE_URL = "https://storage.googleapis.com/serrelab-public/neural_recordings/Arcaro2020.zip"
 LOADER = (
@@ -135,10 +135,7 @@ def convert_arcaro(
     maps = _maps(image_rf, window)
     sources = _image_files(names, stimulus_dir, mat_file)
     paths = _copy_images(sources, Path(image_dir))
-    if relative_to is None:
-        image_paths = [str(path.resolve()) for path in paths]
-    else:
-        image_paths = [os.path.relpath(path, relative_to) for path in paths]
+    image_paths = image_path_values(paths, relative_to)
     return _dataset(monkey, info, window, maps, names, image_paths, mat_file)
 
 

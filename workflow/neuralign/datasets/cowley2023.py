@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 import neuralign
-from neuralign.dataset import DatasetError
+from neuralign.dataset import DatasetError, image_path_values
 from neuralign.download import RemoteFile, extract_zip
 
 COMMIT = "f4552ad9d34a466ebc66658f72a08a8e5038f1cf"
@@ -143,10 +143,7 @@ def convert_cowley(
     members = _image_members(image_zip, responses.shape[0], responses_npy)
     extract_zip(image_zip, image_dir)
     paths = [Path(image_dir) / member for member in members]
-    if relative_to is None:
-        image_paths = [str(path.resolve()) for path in paths]
-    else:
-        image_paths = [os.path.relpath(path, relative_to) for path in paths]
+    image_paths = image_path_values(paths, relative_to)
     return _dataset(session, info, published, responses, image_paths)
 
 

@@ -46,7 +46,7 @@ import pandas as pd
 import xarray as xr
 
 import neuralign
-from neuralign.dataset import DatasetError
+from neuralign.dataset import DatasetError, image_path_values
 
 FIGSHARE = "https://figshare.com/articles/Generic_Object_Decoding/7387130"
 REPOSITORY = "https://github.com/KamitaniLab/GenericObjectDecoding"
@@ -129,10 +129,7 @@ def convert_god(
     responses = _by_stimulus(data.dataset[perception][:, voxels], labels[perception], stimuli)
     sources = _image_files(stimuli["name"], stimulus_dir, data.path)
     paths = _copy_images(sources, Path(image_dir))
-    if relative_to is None:
-        image_paths = [str(path.resolve()) for path in paths]
-    else:
-        image_paths = [os.path.relpath(path, relative_to) for path in paths]
+    image_paths = image_path_values(paths, relative_to)
     neuroids = {
         f"roi_{roi}": ("neuroid", member[voxels]) for roi, member in memberships.items()
     } | {

@@ -31,7 +31,7 @@ from PIL import Image
 from scipy.spatial.distance import squareform
 
 import neuralign
-from neuralign.dataset import DatasetError
+from neuralign.dataset import DatasetError, image_path_values
 from neuralign.download import RemoteFile
 
 COMMIT = "f1f83cadb7243492a1aae7460466e0f0140b20ac"
@@ -181,7 +181,5 @@ def _write_images(
             raise DatasetError(f"{path}: image {k} is {image.dtype} {image.shape}, not RGB uint8")
         target = image_dir / f"image{k:02d}.png"
         Image.fromarray(image).save(target)
-        paths.append(
-            str(target.resolve()) if relative_to is None else os.path.relpath(target, relative_to)
-        )
-    return paths
+        paths.append(target)
+    return image_path_values(paths, relative_to)

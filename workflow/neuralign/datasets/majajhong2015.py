@@ -68,7 +68,7 @@ import pandas as pd
 import xarray as xr
 
 import neuralign
-from neuralign.dataset import DatasetError
+from neuralign.dataset import DatasetError, image_path_values
 from neuralign.download import RemoteFile, extract_zip
 
 REGIONS = ("IT", "V4")
@@ -151,10 +151,7 @@ def convert_majajhong2015(
     _check_members(stimulus_zip, stimuli["filename"], stimulus_csv)
     extract_zip(stimulus_zip, image_dir)
     paths = [Path(image_dir) / name for name in stimuli["filename"]]
-    if relative_to is None:
-        image_paths = [str(path.resolve()) for path in paths]
-    else:
-        image_paths = [os.path.relpath(path, relative_to) for path in paths]
+    image_paths = image_path_values(paths, relative_to)
     return _dataset(region, stimuli, recording, responses, image_paths)
 
 
