@@ -9,6 +9,7 @@ import xarray as xr
 from neuralign.dataset import open_dataset
 from neuralign.datasets.cowley2023 import SESSIONS
 from neuralign.download import mirror_path
+from neuralign.scores import most_chosen_layer
 
 CONFIG = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
 COWLEY = "results/datasets/cowley2023_v4_210325.nc"
@@ -61,3 +62,23 @@ def test_rdm_dataset_is_scored_by_rsa(run_snakemake, mirror, tmp_path):
     assert float(fit["ceiled"]) == pytest.approx(float(fit["raw"]) / float(fit["ceiling"]))
     scores = pd.read_csv(tmp_path / "results" / "scores" / "kriegeskorte2008_92.csv")
     assert scores["ceiling_formula"].tolist() == ["r/c"]
+
+
+def test_brainscore_layer_choice_uses_the_layer_chosen_on_another_dataset(
+    run_snakemake, mirror, tmp_path
+):
+    config = {
+        "datasets": ["cowley2023_v4_210325"],
+        "models": ["untrained_resnet18"],
+        "demo": {"n_stimuli": 120, "n_neurons": 6, "n_repetitions": 4, "image_size": 64},
+        "activations": {"layers": ["layer1", "layer4"]},
+        "fitting": {"n_splits": 3, "n_bootstrap": 100, "select_layer_on": "demo"},
+    }
+    run_snakemake(config, env={"NEURALIGN_MIRROR": str(mirror)})
+    fits = tmp_path / "results" / "fits"
+    source = xr.open_dataset(fits / "demo" / "untrained_resnet18.nc")
+    fit = xr.open_dataset(fits / "cowley2023_v4_210325" / "untrained_resnet18.nc")
+    layer = most_chosen_layer(source)[0]
+    assert set(fit["chosen_layer"].values) == {layer}
+    assert fit.attrs["layer_selection"] == f"Brain-Score's scheme: layer {layer} chosen on demo"
+    assert "per split" in source.attrs["layer_selection"]

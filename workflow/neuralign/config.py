@@ -73,6 +73,16 @@ def check_datasets(datasets: Iterable[str]) -> None:
         )
 
 
+def check_layer_source(dataset: str | None) -> None:
+    """``fitting.select_layer_on`` must name a dataset scored by regression."""
+    valid = [d for d in scorable_datasets() if d not in RDM_ONLY]
+    if dataset is not None and dataset not in valid:
+        raise ConfigError(
+            f"config 'fitting.select_layer_on': {dataset!r} is not a dataset scored by "
+            f"regression; {_choices(dataset, valid)}"
+        )
+
+
 def select_models(table: pd.DataFrame, requested: list[str], table_path: str) -> list[str]:
     """Model ids to run: the requested ones (checked against the table) or all of them."""
     for model in requested:

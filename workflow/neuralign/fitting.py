@@ -233,17 +233,31 @@ def fit_model(
     n_bootstrap: int,
     bootstrap_seed: int,
     cv: str = "shuffle",
+    fixed_layer: tuple[str, str] | None = None,
 ) -> xr.Dataset:
     """Score one model on one dataset; the fits artifact as an xarray Dataset.
 
     With ``cv="loso"`` the held-out predictions of all folds are pooled into one correlation
-    per neuroid (a single stimulus has none); otherwise r is computed per split.
+    per neuroid (a single stimulus has none); otherwise r is computed per split. The layer is
+    chosen per split on the training stimuli, unless ``fixed_layer`` = (layer, dataset) gives
+    the one chosen on another dataset (Brain-Score's scheme, for comparison).
     """
     targets = repetition_mean(responses)
     splits = cv_splits(len(targets), strata, cv, n_splits, train_size, split_seed)
     pooled = cv == "loso"
     scores = score_layers(features, targets, splits, mapping)
-    chosen = scores["inner"].argmax(axis=0)  # per split, from training stimuli only
+    layers = list(features)
+    if fixed_layer:
+        if fixed_layer[0] not in layers:
+            raise ValueError(
+                f"layer {fixed_layer[0]!r} chosen on {fixed_layer[1]!r} is not one "
+                f"of this model's extracted layers {layers}"
+            )
+        chosen = np.full(len(splits), layers.index(fixed_layer[0]))
+        selection = f"Brain-Score's scheme: layer {fixed_layer[0]} chosen on {fixed_layer[1]}"
+    else:
+        chosen = scores["inner"].argmax(axis=0)  # per split, from training stimuli only
+        selection = "per split, best median out-of-sample r on the training stimuli"
     selected = [scores["predictions"][c][s] for s, c in enumerate(chosen)]
     r = np.stack([test_correlations(p, targets, splits, pooled) for p in scores["predictions"]])
     r_selected = test_correlations(selected, targets, splits, pooled)
@@ -254,7 +268,6 @@ def fit_model(
     summary.update(
         raw_ci_stimuli_low=float(stimulus_ci[0]), raw_ci_stimuli_high=float(stimulus_ci[1])
     )
-    layers = list(features)
     scored = np.arange(r.shape[1])  # splits, or the single pooled score
     ds = xr.Dataset(
         {
@@ -274,7 +287,7 @@ def fit_model(
         cross_validation=_describe_cv(cv, strata is not None, n_splits, train_size, split_seed),
         confidence_intervals="raw_ci/ceiled_ci: 95% bootstrap over neuroids; raw_ci_stimuli: "
         "95% bootstrap over held-out stimuli",
-        layer_selection="per split, best median out-of-sample r on the training stimuli",
+        layer_selection=selection,
         neuralign_version=neuralign.__version__,
     )
     return ds

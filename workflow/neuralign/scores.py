@@ -21,10 +21,14 @@ SUMMARY_COLUMNS = (
 OPTIONAL_COLUMNS = ("raw_ci_stimuli_low", "raw_ci_stimuli_high")  # not for RSA fits
 
 
+def most_chosen_layer(fit: xr.Dataset) -> tuple[str, int]:
+    """The layer chosen in most splits of a fits artifact, and in how many."""
+    return Counter(fit["chosen_layer"].values.tolist()).most_common(1)[0]
+
+
 def score_row(fit: xr.Dataset) -> dict:
     """Summary numbers of one fits artifact, with its most often chosen layer."""
-    chosen = Counter(fit["chosen_layer"].values.tolist())
-    layer, count = chosen.most_common(1)[0]
+    layer, count = most_chosen_layer(fit)
     return {
         "layer": layer,
         "layer_share": count / fit.sizes["split"],

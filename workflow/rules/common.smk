@@ -6,6 +6,7 @@ from snakemake.utils import validate
 from neuralign.config import (
     RDM_ONLY,
     check_datasets,
+    check_layer_source,
     check_keys,
     check_layer_config,
     select_models,
@@ -24,6 +25,7 @@ SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
 check_keys(config, yaml.safe_load((SCHEMA_DIR / "config.schema.yaml").read_text()))
 validate(config, "../schemas/config.schema.yaml")
 check_datasets(config["datasets"])
+check_layer_source(config["fitting"]["select_layer_on"])
 
 MODEL_TABLE = read_model_table(config["model_table"])
 validate(MODEL_TABLE, "../schemas/models.schema.yaml")
@@ -33,6 +35,8 @@ check_layer_config(config["activations"], MODEL_TABLE, MODELS)
 DATASETS = config["datasets"]
 RDM_DATASETS = [dataset for dataset in DATASETS if dataset in RDM_ONLY]
 RESPONSE_DATASETS = [dataset for dataset in DATASETS if dataset not in RDM_ONLY]
+LAYER_SOURCE = config["fitting"]["select_layer_on"]
+FIT_DATASETS = RESPONSE_DATASETS + ([LAYER_SOURCE] if LAYER_SOURCE else [])
 REMOTE_FILES = remote_files()
 COWLEY_SESSIONS = sorted(cowley2023.SESSIONS)
 DATASET_TITLES = {"demo": "demo dataset (SIMULATED neurons)"}
@@ -44,13 +48,20 @@ def one_of(names):
 
 
 wildcard_constraints:
-    dataset=one_of(DATASETS),
+    dataset=one_of(DATASETS + FIT_DATASETS),
     model=one_of(MODELS),
 
 
 def gpus(device):
     """GPU request of a job running on ``device``."""
     return 1 if device == "cuda" else 0
+
+
+def layer_source(wildcards):
+    """The fit whose chosen layer this fit must use (Brain-Score's scheme), if configured."""
+    if LAYER_SOURCE in (None, wildcards.dataset):
+        return []
+    return f"results/fits/{LAYER_SOURCE}/{wildcards.model}.nc"
 
 
 def model_layers(wildcards):

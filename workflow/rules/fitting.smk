@@ -3,6 +3,7 @@ rule fit:
         activations="results/activations/{dataset}/{model}.nc",
         dataset="results/datasets/{dataset}.nc",
         ceiling="results/ceilings/{dataset}.nc",
+        layer_source=layer_source,
     output:
         fit="results/fits/{dataset}/{model}.nc",
     log:
@@ -10,7 +11,7 @@ rule fit:
     benchmark:
         "results/benchmarks/fits/{dataset}/{model}.tsv"
     wildcard_constraints:
-        dataset=one_of(RESPONSE_DATASETS),
+        dataset=one_of(FIT_DATASETS),
     conda:
         "../../envs/neuralign.yaml"
     threads: 2

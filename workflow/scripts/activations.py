@@ -68,6 +68,7 @@ def main(
             device=options["device"],
             channels_last=options["channels_last"],
             autocast=options["autocast"],
+            progress=True,
         )
 
     hit = cached(key, options["cache_dir"], out_path, compute)

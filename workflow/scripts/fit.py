@@ -6,6 +6,7 @@ from neuralign.activations import read_activations
 from neuralign.dataset import open_dataset, write_netcdf
 from neuralign.fitting import MappingSpec, fit_model
 from neuralign.logs import log_to
+from neuralign.scores import most_chosen_layer
 
 
 def main(
@@ -14,6 +15,7 @@ def main(
     ceiling_path: str,
     out_path: str,
     options: dict,
+    layer_source: str | None,
     threads: int,
     log,
 ) -> None:
@@ -23,12 +25,17 @@ def main(
         ceiling_values = ceiling["ceiling"].values
         model_source = acts.attrs["model_source"]
     strata = ds["object"].values if "object" in ds.coords else None
+    fixed_layer = None
+    if layer_source:
+        with xr.open_dataset(layer_source) as source:
+            fixed_layer = (most_chosen_layer(source)[0], source.attrs["dataset"])
     fit = fit_model(
         read_activations(activations_path),
         ds["responses"].values,
         strata,
         ceiling_values,
         cv=options["cv"],
+        fixed_layer=fixed_layer,
         n_splits=options["n_splits"],
         train_size=options["train_size"],
         split_seed=options["split_seed"],
@@ -64,6 +71,7 @@ if __name__ == "__main__":
             snakemake.input.ceiling,
             snakemake.output.fit,
             snakemake.params.options,
+            snakemake.input.layer_source or None,
             snakemake.threads,
             log,
         )
