@@ -3,6 +3,8 @@ import pytest
 import timm
 import torch
 import xarray as xr
+from PIL import Image
+
 from neuralign.activations import Reducer, extract_to_file, read_activations
 from neuralign.cache import cached, content_key
 from neuralign.layers import LayerError, blocks, check_layers, default_layers, resolve_layers
@@ -14,7 +16,6 @@ from neuralign.models import (
     torchvision_data_config,
 )
 from neuralign.preprocessing import brainscore_transform, place_in_field
-from PIL import Image
 
 
 @pytest.fixture(scope="module")

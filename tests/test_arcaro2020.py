@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.io
 import xarray as xr
+
 from neuralign.dataset import DatasetError, write_netcdf
 from neuralign.datasets.arcaro2020 import MONKEYS, convert_arcaro
 

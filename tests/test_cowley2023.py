@@ -6,6 +6,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pytest
+
 from neuralign.dataset import DatasetError, open_dataset, validate_dataset, write_netcdf
 from neuralign.datasets import cowley2023
 from neuralign.datasets.cowley2023 import Session, convert_cowley

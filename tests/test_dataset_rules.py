@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+
 from neuralign.dataset import open_dataset
 from neuralign.datasets.cowley2023 import SESSIONS
 from neuralign.download import mirror_path

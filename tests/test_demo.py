@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from neuralign.dataset import validate_dataset
 from neuralign.demo import VirtualPopulation, front_end, make_demo, random_crops
 from neuralign.metrics import percentile_ci, split_half_ceiling

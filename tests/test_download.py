@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from neuralign import download as dl
 from neuralign.download import (
     DownloadError,

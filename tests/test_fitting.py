@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
-from neuralign.fitting import MappingSpec, cv_splits, fit_model, score_layers, shuffle_splits
-from neuralign.metrics import pearson_columns
 from scipy import stats
 from sklearn.linear_model import RidgeCV
+
+from neuralign.fitting import MappingSpec, cv_splits, fit_model, score_layers, shuffle_splits
+from neuralign.metrics import pearson_columns
 
 ALPHAS = np.logspace(-3, 3, 7)
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+
 from neuralign.dataset import DatasetError, open_dataset, validate_dataset, write_netcdf
 from neuralign.datasets.god_fmri import IMAGE_REQUEST, ROIS, convert_god, image_name
 

@@ -3,11 +3,12 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from scipy.stats import spearmanr
+from torch.utils.data import DataLoader
+
 from neuralign import harmonizer as hz
 from neuralign import synthetic_shortcut as ss
 from neuralign.models import load_model
-from scipy.stats import spearmanr
-from torch.utils.data import DataLoader
 
 torch.set_num_threads(2)
 

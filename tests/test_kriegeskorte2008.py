@@ -6,11 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io
+from PIL import Image
+from scipy.spatial.distance import squareform
+
 from neuralign.dataset import open_dataset, validate_dataset, write_netcdf
 from neuralign.datasets.kriegeskorte2008 import BRAIN_RDMS, SUPPLEMENTAL, convert_kriegeskorte
 from neuralign.download import MIRROR_ENV, DownloadError
-from PIL import Image
-from scipy.spatial.distance import squareform
 
 MIRROR = Path(
     os.environ.get(MIRROR_ENV) or Path(__file__).resolve().parents[1].parent / "shared/mirror"

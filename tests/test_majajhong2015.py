@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from PIL import Image
+
 from neuralign.dataset import DatasetError, open_dataset, validate_dataset, write_netcdf
 from neuralign.datasets import majajhong2015
 from neuralign.datasets.majajhong2015 import (
@@ -17,7 +19,6 @@ from neuralign.datasets.majajhong2015 import (
     convert_majajhong2015,
 )
 from neuralign.download import MIRROR_ENV, DownloadError, RemoteFile, file_digest, mirror_path
-from PIL import Image
 
 MIRROR = Path(
     os.environ.get(MIRROR_ENV) or Path(__file__).resolve().parents[1].parent / "shared/mirror"

@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from scipy import stats
+
 from neuralign.metrics import (
     ceiled_score,
     pearson_columns,
@@ -8,7 +10,6 @@ from neuralign.metrics import (
     split_half_ceiling,
     split_halves,
 )
-from scipy import stats
 
 
 def test_pearson_columns_matches_scipy():

@@ -3,6 +3,8 @@ import skimage.data
 import timm
 import torch
 import torchvision
+from PIL import Image
+
 from neuralign.offline_weights import (
     OFFLINE_WEIGHTS,
     OfflineWeights,
@@ -12,7 +14,6 @@ from neuralign.offline_weights import (
     source_state_dict,
     weights_path,
 )
-from PIL import Image
 
 ARCHS = sorted(OFFLINE_WEIGHTS)
 # Source keys (as named by each package) -> the timm keys they must end up in.

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
-from neuralign.pls import fit_pls
 from sklearn.cross_decomposition import PLSRegression
+
+from neuralign.pls import fit_pls
 
 
 def problem(n, p, t, seed=0):

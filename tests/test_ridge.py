@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
-from neuralign.ridge import fit_ridge_loo
 from sklearn.linear_model import Ridge, RidgeCV
+
+from neuralign.ridge import fit_ridge_loo
 
 ALPHAS = np.logspace(-2, 5, 15)
 

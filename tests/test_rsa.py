@@ -2,6 +2,9 @@ import itertools
 
 import numpy as np
 import pytest
+from scipy import stats
+from scipy.spatial.distance import pdist, squareform
+
 from neuralign.rsa import (
     compare_rdms,
     kendall_tau_a,
@@ -10,8 +13,6 @@ from neuralign.rsa import (
     stimulus_split_scores,
     upper,
 )
-from scipy import stats
-from scipy.spatial.distance import pdist, squareform
 
 
 def test_rdm_is_one_minus_pearson_like_scipy_correlation_distance():

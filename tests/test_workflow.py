@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+
 from neuralign.dataset import open_dataset
 
 CONFIG = {
@@ -56,6 +57,9 @@ def test_demo_workflow_end_to_end(run_snakemake, tmp_path):
     for suffix in ("png", "pdf"):
         figure = results / "figures" / "demo" / f"accuracy_vs_predictivity.{suffix}"
         assert figure.stat().st_size > 5000
+
+    table = pd.read_csv(results / "tables" / "demo" / "accuracy_correlations.csv")
+    assert table["n_models"].tolist() == [0, 0]  # only an untrained model: nothing to correlate
 
     # a second run has nothing to do
     assert "Nothing to be done" in run_snakemake(CONFIG, "-n").stdout

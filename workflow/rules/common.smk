@@ -83,6 +83,7 @@ def all_targets():
             "results/scores/{dataset}.csv",
             "results/figures/{dataset}/accuracy_vs_predictivity.png",
             "results/figures/{dataset}/accuracy_vs_predictivity.pdf",
+            "results/tables/{dataset}/accuracy_correlations.csv",
         ],
         dataset=DATASETS,
     )

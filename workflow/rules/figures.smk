@@ -17,3 +17,24 @@ rule figure_accuracy_vs_predictivity:
         title=lambda wildcards: DATASET_TITLES.get(wildcards.dataset, wildcards.dataset),
     script:
         "../scripts/figure_accuracy_vs_predictivity.py"
+
+
+rule accuracy_correlations:
+    input:
+        scores="results/scores/{dataset}.csv",
+    output:
+        table=report(
+            "results/tables/{dataset}/accuracy_correlations.csv",
+            caption="../report/accuracy_correlations.rst",
+            category="Tables",
+            subcategory="{dataset}",
+        ),
+    log:
+        "results/logs/tables/{dataset}/accuracy_correlations.log",
+    conda:
+        "../../envs/neuralign.yaml"
+    params:
+        n_bootstrap=config["fitting"]["n_bootstrap"],
+        seed=config["fitting"]["bootstrap_seed"],
+    script:
+        "../scripts/accuracy_correlations.py"

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import torch
+
 from neuralign import preprocessing
 from neuralign.activations import extract_to_file
 from neuralign.cache import cached, content_key

@@ -2,6 +2,7 @@
 
 import numpy as np
 import xarray as xr
+
 from neuralign.dataset import open_dataset, write_netcdf
 from neuralign.logs import log_to
 from neuralign.metrics import percentile_ci, split_half_ceiling

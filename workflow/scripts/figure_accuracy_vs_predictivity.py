@@ -1,6 +1,7 @@
 """Figure: ImageNet top-1 against ceiled neural predictivity, one point per model."""
 
 import pandas as pd
+
 from neuralign.figures import accuracy_vs_predictivity
 from neuralign.logs import log_to
 

@@ -2,6 +2,7 @@
 
 import torch
 import xarray as xr
+
 from neuralign.activations import read_activations
 from neuralign.dataset import open_dataset, write_netcdf
 from neuralign.fitting import MappingSpec, fit_model

@@ -1,0 +1,53 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from neuralign.figures import accuracy_correlations, accuracy_vs_predictivity
+
+
+def scores_table(n=12, seed=0):
+    rng = np.random.default_rng(seed)
+    top1 = np.concatenate([[0.1, 0.1], np.linspace(55, 88, n)])
+    ceiled = np.concatenate([[0.2, 0.25], 0.6 - 0.0004 * (top1[2:] - 72) ** 2])
+    ceiled = ceiled + rng.normal(scale=0.01, size=len(ceiled))
+    return pd.DataFrame(
+        {
+            "model": [f"m{i}" for i in range(len(top1))],
+            "family": ["untrained"] * 2 + ["ConvNet", "Transformer"] * (n // 2),
+            "imagenet_top1": top1,
+            "ceiled": ceiled,
+            "ceiled_ci_low": ceiled - 0.02,
+            "ceiled_ci_high": ceiled + 0.02,
+            "ceiling_formula": "r/c",
+        }
+    )
+
+
+def test_accuracy_correlations_below_and_above_threshold():
+    scores = scores_table()
+    table = accuracy_correlations(scores, n_bootstrap=300)
+    assert table["range"].tolist() == ["< 70%", ">= 70%"]
+    below = scores[(scores["family"] != "untrained") & (scores["imagenet_top1"] < 70)]
+    assert table.loc[0, "n_models"] == len(below)
+    expected = stats.spearmanr(below["imagenet_top1"], below["ceiled"])[0]
+    assert table.loc[0, "spearman_rho"] == pytest.approx(expected)
+    assert table.loc[0, "spearman_rho"] > 0 > table.loc[1, "spearman_rho"]
+    assert (table["ci_low"] <= table["spearman_rho"]).all()
+    assert (table["spearman_rho"] <= table["ci_high"]).all()
+
+
+def test_too_few_models_give_nan_not_a_number_made_up():
+    table = accuracy_correlations(scores_table().iloc[:4], n_bootstrap=50)
+    assert table["spearman_rho"].isna().all() and table["n_models"].tolist() == [2, 0]
+
+
+def test_figure_draws_every_model_with_its_error_bar():
+    scores = scores_table()
+    figure = accuracy_vs_predictivity(scores, "test")
+    ax = figure.axes[0]
+    points = np.concatenate([line.get_xydata() for line in ax.lines if line.get_marker() == "o"])
+    assert len(points) == len(scores)
+    assert ax.get_legend() is not None
+    with pytest.raises(ValueError, match="mix ceiling formulas"):
+        accuracy_vs_predictivity(scores.assign(ceiling_formula=["r/c", "r^2/c"] * 7), "x")
