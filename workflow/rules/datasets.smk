@@ -38,6 +38,8 @@ rule download:
         download=one_of(path.removeprefix("resources/") for path in REMOTE_FILES),
     retries: 3
     localrule: True
+    conda:
+        "../../envs/neuralign.yaml"
     params:
         remote=lambda wildcards: REMOTE_FILES[f"resources/{wildcards.download}"],
     script:
