@@ -197,3 +197,25 @@ def test_cache_recomputes_only_when_content_changes(tmp_path, images):
         content_key({"model": "b"}, images), tmp_path / "cache", tmp_path / "three.nc", compute
     )
     assert len(calls) == 2
+
+
+def test_pca_reduction_matches_sklearn_fitted_on_separate_images(resnet, images, tmp_path):
+    from sklearn.decomposition import PCA
+
+    fit_images = images[:4]
+    ds = extract(
+        resnet,
+        images,
+        ["layer4"],
+        tmp_path / "p.nc",
+        reduction={"method": "pca", "components": 3},
+        pca_images=fit_images,
+    )
+    full = extract(resnet, images, ["layer4"], tmp_path / "f.nc", reduction={"method": "full"})
+    pca = PCA(3).fit(full["layer4"].values[:4])
+    expected = pca.transform(full["layer4"].values)
+    got = ds["layer4"].values
+    signs = np.sign((got * expected).sum(axis=0))  # components are defined up to sign
+    np.testing.assert_allclose(got * signs, expected, rtol=1e-3, atol=1e-3)
+    with pytest.raises(ValueError, match="separate image set"):
+        extract(resnet, images, ["layer4"], tmp_path / "q.nc", reduction={"method": "pca"})

@@ -28,6 +28,7 @@ TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
         ({"datasets": ["cowley2023_v4_190923"]}, ["only repeat-averaged responses"]),
         ({"datasets": ["dmeo"]}, ["unknown dataset 'dmeo'", "did you mean 'demo'"]),
         ({"fitting": {"ceiling_formula": "r/sqrt(c)"}}, ["ceiling_formula", "r/c"]),
+        ({"activations": {"reduction": {"method": "pca"}}}, ["needs 'activations.pca_images'"]),
     ],
     ids=[
         "misspelt-key",
@@ -38,6 +39,7 @@ TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
         "averaged-only",
         "unknown-dataset",
         "bad-value",
+        "pca-without-images",
     ],
 )
 def test_bad_config_fails_before_any_job(run_snakemake, tmp_path, change, expected):

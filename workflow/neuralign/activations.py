@@ -7,7 +7,9 @@ Each requested layer is read with a forward hook and reduced by one of:
 - ``spatial``: maps average-pooled to the grid but kept as (C, y, x), for stages that need maps;
 - ``full``: the whole output, flattened;
 - ``srp``: a seeded sparse random projection of the flattened output to ``components``
-  dimensions (Li, Hastie & Church 2006: density 1/√d, entries ±√(1/(density·k))).
+  dimensions (Li, Hastie & Church 2006: density 1/√d, entries ±√(1/(density·k)));
+- ``pca``: the flattened output projected on its first ``components`` principal components,
+  fitted on a separate image set.
 
 Features go to the netCDF file as each batch is computed, so memory does not grow with the
 number of stimuli.
@@ -32,7 +34,7 @@ import neuralign
 from neuralign.layers import check_layers
 from neuralign.models import LoadedModel
 
-REDUCTIONS = ("pool", "spatial", "full", "srp")
+REDUCTIONS = ("pool", "spatial", "full", "srp", "pca")
 AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -61,6 +63,7 @@ class Reducer:
         self.layer, self.method, self.grid = layer, method, grid
         self.components, self.seed = components, seed
         self._projection: torch.Tensor | None = None
+        self._mean: torch.Tensor | None = None
 
     def __call__(self, output: torch.Tensor) -> torch.Tensor:
         if isinstance(output, (tuple, list)):
@@ -72,7 +75,17 @@ class Reducer:
             return output.mean(dim=1)
         if self.method == "srp":
             return self._project(output.flatten(1))
+        if self.method == "pca":
+            if self._projection is None:
+                raise RuntimeError(f"PCA of layer {self.layer} is not fitted (fit_pca first)")
+            return (output.flatten(1).float() - self._mean) @ self._projection
         return output.flatten(1)
+
+    def fit_pca(self, flat: torch.Tensor) -> None:
+        """Fit the PCA projection (features × components) on (images, features) outputs."""
+        self._mean = flat.mean(0)
+        _, _, vh = torch.linalg.svd(flat - self._mean, full_matrices=False)
+        self._projection = vh[: self.components].T.contiguous()
 
     def dims(self, features: torch.Tensor) -> tuple[str, ...]:
         """Dimension names of the reduced features after ``stimulus``."""
@@ -90,6 +103,8 @@ class Reducer:
     def describe(self) -> str:
         if self.method == "srp":
             return f"sparse random projection to {self.components} dims (seed {self.seed})"
+        if self.method == "pca":
+            return f"PCA to {self._projection.shape[1]} components, fitted on a separate image set"
         if self.method in ("pool", "spatial"):
             return f"{self.method}: average pooling to {self.grid}x{self.grid}"
         return "full output, flattened"
@@ -157,6 +172,7 @@ def extract_to_file(
     *,
     transform=None,
     reduction: dict | None = None,
+    pca_images: Sequence[str] = (),
     batch_size: int = 32,
     num_workers: int = 0,
     device: str = "cpu",
@@ -164,59 +180,89 @@ def extract_to_file(
     autocast: str | None = None,
     progress: bool = False,
 ) -> None:
-    """Run the model over the images and write the reduced layer outputs to ``out_path``."""
+    """Run the model over the images and write the reduced layer outputs to ``out_path``.
+
+    With the ``pca`` reduction, the projection of each layer is first fitted on the outputs for
+    ``pca_images`` (a separate image set, as Brain-Score does with ImageNet images).
+    """
     check_layers(model.module, list(layers), type(model.module).__name__)
     module = model.module.to(device).eval()
     if channels_last:
         module = module.to(memory_format=torch.channels_last)
     transform = transform or timm.data.create_transform(**model.data_config, is_training=False)
-    loader = DataLoader(
-        ImageFiles(image_paths, transform),
-        batch_size=batch_size,
-        num_workers=num_workers,
-        pin_memory=device.startswith("cuda"),
-        persistent_workers=False,
-    )
     reducers = {layer: Reducer(layer, **(reduction or {})) for layer in layers}
-    captured: dict[str, torch.Tensor] = {}
-    modules = dict(module.named_modules())
-    hooks = [
-        modules[layer].register_forward_hook(
-            lambda _m, _i, out, layer=layer: captured.__setitem__(layer, reducers[layer](out))
-        )
-        for layer in layers
-    ]
+    run = _Runner(
+        module, layers, transform, batch_size, num_workers, device, channels_last, autocast
+    )
+    if (reduction or {}).get("method") == "pca":
+        if not pca_images:
+            raise ValueError("the pca reduction needs a separate image set (pca_images)")
+        flat = {layer: [] for layer in layers}
+        for _, outputs in run(pca_images, lambda layer, out: out.flatten(1).float().cpu()):
+            for layer, values in outputs.items():
+                flat[layer].append(values)
+        for layer in layers:
+            reducers[layer].fit_pca(torch.cat(flat.pop(layer)).to(device))
     description = {layer: reducer.describe() for layer, reducer in reducers.items()}
     writer = ActivationWriter(
         out_path, stimulus_ids, {**attrs, "layers": list(layers), "reduction": str(description)}
     )
-    amp = (
-        torch.autocast(device_type=device.split(":")[0], dtype=AUTOCAST_DTYPES[autocast])
-        if autocast
-        else contextlib.nullcontext()
-    )
     try:
-        start = 0
-        batches = _progress(loader, progress, len(image_paths))
-        for batch in batches:
-            batch = batch.to(device, non_blocking=True)
-            if channels_last:
-                batch = batch.contiguous(memory_format=torch.channels_last)
-            with amp:
-                module(batch)
-            for layer in layers:
-                features = captured.pop(layer)
+        batches = run(image_paths, lambda layer, out: reducers[layer](out), progress)
+        for start, outputs in batches:
+            for layer, features in outputs.items():
                 writer.write(
                     layer, reducers[layer].dims(features), start, features.float().cpu().numpy()
                 )
-            start += len(batch)
     except BaseException:
         writer.abort()
         raise
-    finally:
-        for hook in hooks:
-            hook.remove()
     writer.close()
+
+
+class _Runner:
+    """Runs a model over image files batch by batch, yielding (start, {layer: reduced output})."""
+
+    def __init__(
+        self, module, layers, transform, batch_size, num_workers, device, channels_last, autocast
+    ):
+        self.module, self.layers, self.transform = module, list(layers), transform
+        self.batch_size, self.num_workers, self.device = batch_size, num_workers, device
+        self.channels_last, self.autocast = channels_last, autocast
+
+    def __call__(self, paths, reduce, progress: bool = False):
+        loader = DataLoader(
+            ImageFiles(paths, self.transform),
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            pin_memory=self.device.startswith("cuda"),
+        )
+        captured: dict[str, torch.Tensor] = {}
+        modules = dict(self.module.named_modules())
+        hooks = [
+            modules[layer].register_forward_hook(
+                lambda _m, _i, out, layer=layer: captured.__setitem__(layer, reduce(layer, out))
+            )
+            for layer in self.layers
+        ]
+        amp = (
+            torch.autocast(self.device.split(":")[0], dtype=AUTOCAST_DTYPES[self.autocast])
+            if self.autocast
+            else contextlib.nullcontext()
+        )
+        try:
+            start = 0
+            for batch in _progress(loader, progress, len(paths)):
+                batch = batch.to(self.device, non_blocking=True)
+                if self.channels_last:
+                    batch = batch.contiguous(memory_format=torch.channels_last)
+                with amp:
+                    self.module(batch)
+                yield start, {layer: captured.pop(layer) for layer in self.layers}
+                start += len(batch)
+        finally:
+            for hook in hooks:
+                hook.remove()
 
 
 def _progress(loader, enabled: bool, total: int):

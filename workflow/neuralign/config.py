@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import pandas as pd
 
@@ -98,6 +99,18 @@ def select_models(table: pd.DataFrame, requested: list[str], table_path: str) ->
         except ModelError as err:
             raise ConfigError(f"model {model!r} of {table_path}: {err}") from err
     return selected
+
+
+def check_reduction(activations: Mapping) -> None:
+    """The pca reduction needs a separate image set."""
+    folder = activations["pca_images"]
+    if activations["reduction"]["method"] == "pca" and not folder:
+        raise ConfigError(
+            "config 'activations.reduction.method: pca' needs "
+            "'activations.pca_images': a folder of images to fit the PCA on"
+        )
+    if folder and not Path(folder).is_dir():
+        raise ConfigError(f"config 'activations.pca_images': {folder} is not a folder")
 
 
 def check_layer_config(activations: Mapping, table: pd.DataFrame, models: list[str]) -> None:

@@ -7,6 +7,7 @@ from neuralign.config import (
     RDM_ONLY,
     check_datasets,
     check_layer_source,
+    check_reduction,
     check_keys,
     check_layer_config,
     select_models,
@@ -31,6 +32,7 @@ MODEL_TABLE = read_model_table(config["model_table"])
 validate(MODEL_TABLE, "../schemas/models.schema.yaml")
 MODELS = select_models(MODEL_TABLE, config["models"], config["model_table"])
 check_layer_config(config["activations"], MODEL_TABLE, MODELS)
+check_reduction(config["activations"])
 
 DATASETS = config["datasets"]
 RDM_DATASETS = [dataset for dataset in DATASETS if dataset in RDM_ONLY]

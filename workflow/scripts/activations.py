@@ -13,6 +13,14 @@ from neuralign.logs import log_to
 from neuralign.models import load_model
 
 
+def image_files(folder: str | None) -> list[str]:
+    """The images of a folder, sorted (none when no folder is configured)."""
+    if not folder:
+        return []
+    suffixes = {".png", ".jpg", ".jpeg"}
+    return sorted(str(p) for p in Path(folder).iterdir() if p.suffix.lower() in suffixes)
+
+
 def main(
     dataset_path: str,
     out_path: str,
@@ -36,6 +44,7 @@ def main(
         "weights_sha256": model.weights_sha256,
         "preprocessing": preprocessing.describe(model.data_config, options),
     }
+    pca_images = image_files(options["pca_images"])
     key = content_key(
         {
             **attrs,
@@ -43,7 +52,7 @@ def main(
             "reduction": options["reduction"],
             "stimulus_ids": ds["stimulus_id"].values.tolist(),
         },
-        paths,
+        [*paths, *pca_images],
     )
     log.info(
         "%s: %d stimuli, layers %s, %s, cache key %s",
@@ -64,6 +73,7 @@ def main(
             {**attrs, "cache_key": key},
             transform=preprocessing.make_transform(model.data_config, options),
             reduction=options["reduction"],
+            pca_images=pca_images,
             batch_size=options["batch_size"],
             num_workers=options["num_workers"],
             device=options["device"],
