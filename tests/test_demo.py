@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 
 from neuralign.dataset import validate_dataset
-from neuralign.demo import VirtualPopulation, front_end, make_demo, random_crops
+from neuralign.demo import (
+    VirtualPopulation,
+    front_end,
+    make_demo,
+    position_maps,
+    random_crops,
+)
 from neuralign.metrics import percentile_ci, split_half_ceiling
 
 
@@ -76,3 +82,31 @@ def test_neurons_only_see_their_receptive_field():
     edited[:, 8:24, 8:24] = rng.integers(0, 255, size=edited[:, 8:24, 8:24].shape)
     near = population.drive(front_end(np.concatenate([images, edited])))
     assert np.abs(near[:30] - near[30:]).mean() > 10 * np.abs(far[:30] - far[30:]).mean()
+
+
+def test_position_maps_peak_where_the_object_falls_on_the_receptive_field():
+    image = np.full((64, 64, 3), 128, dtype=np.uint8)
+    image[28:36, 28:36] = (255, 0, 0)  # a red square at the centre
+    weights = np.zeros((2, 12))
+    weights[:, 8] = 1.0  # the R-G channel
+    population = VirtualPopulation(
+        rf_x=np.array([0.5, 0.75]),
+        rf_y=np.array([0.5, 0.25]),
+        rf_sigma=np.array([0.05] * 2),
+        weights=weights,
+        baseline=np.ones(2),
+        gain=np.ones(2),
+    )
+    maps, offsets = position_maps(population, image[None], grid=9, step=0.125)
+    assert maps.shape == (1, 2, 9, 9)
+    np.testing.assert_allclose(offsets, np.arange(-4, 5) * 0.125)
+    for neuron, (y, x) in enumerate([(0.0, 0.0), (-0.25, 0.25)]):  # RF centre minus square
+        peak = np.unravel_index(maps[0, neuron].argmax(), (9, 9))
+        assert (offsets[peak[0]], offsets[peak[1]]) == (y, x)
+
+
+def test_population_round_trips_through_the_dataset(demo):
+    _, ds = demo
+    population = VirtualPopulation.from_dataset(ds)
+    assert population.weights.shape == (40, 12)
+    np.testing.assert_array_equal(population.rf_x, ds["rf_x"].values)

@@ -142,6 +142,16 @@ class VirtualPopulation:
             gain=rng.uniform(0.2, 0.6, n),
         )
 
+    @classmethod
+    def from_dataset(cls, ds) -> VirtualPopulation:
+        """The population stored in a demo dataset."""
+        return cls(
+            *(
+                ds[name].values
+                for name in ("rf_x", "rf_y", "rf_sigma", "tuning", "baseline", "gain")
+            )
+        )
+
     def receptive_fields(self, size: int = FRONT_END_SIZE) -> np.ndarray:
         """Gaussian receptive fields (neuron, size, size), each summing to one."""
         grid = (np.arange(size) + 0.5) / size
@@ -204,6 +214,7 @@ def make_demo(
             "responses": (("stimulus", "neuroid", "repetition"), counts.astype(np.float32)),
             "rates": (("stimulus", "neuroid"), rates.astype(np.float32)),
             "true_ceiling": ("neuroid", true_ceiling(rates, n_repetitions)),
+            "tuning": (("neuroid", "channel"), population.weights),
         },
         coords={
             "stimulus_id": ("stimulus", stimulus_ids),
@@ -215,16 +226,50 @@ def make_demo(
             "rf_x": ("neuroid", population.rf_x),
             "rf_y": ("neuroid", population.rf_y),
             "rf_sigma": ("neuroid", population.rf_sigma),
+            "baseline": ("neuroid", population.baseline),
+            "gain": ("neuroid", population.gain),
         },
         attrs={
             "dataset": "demo",
             "simulated": 1,
             "description": "SIMULATED responses of virtual neurons (neuralign.demo); not recorded "
             "data. Poisson spike counts; 'rates' are the generating means and 'true_ceiling' the "
-            "exact reliability of the repetition-averaged response.",
+            "exact reliability of the repetition-averaged response; rf_*, tuning, baseline and "
+            "gain are the generating parameters (neuralign.demo.VirtualPopulation).",
             "citation": "neuralign built-in demo; photographs from scikit-image (skimage.data)",
             "license": "simulated responses: MIT; images: see scikit-image data licences",
             "seed": seed,
             "neuralign_version": neuralign.__version__,
         },
     )
+
+
+def shifted_on_grey(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """``image`` (h, w, 3 uint8) moved by (dy, dx) pixels on a grey field of the same size."""
+    height, width = image.shape[:2]
+    field = np.full_like(image, 128)
+    top, left = max(dy, 0), max(dx, 0)
+    src_top, src_left = max(-dy, 0), max(-dx, 0)
+    h, w = height - abs(dy), width - abs(dx)
+    if h > 0 and w > 0:
+        field[top : top + h, left : left + w] = image[
+            src_top : src_top + h, src_left : src_left + w
+        ]
+    return field
+
+
+def position_maps(
+    population: VirtualPopulation, images: np.ndarray, grid: int, step: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected responses (image, neuron, y, x) to each image shown at every position of a
+    ``grid`` × ``grid`` grid (offsets ``step`` apart, in fractions of the field, centred), and
+    the offsets. Drives are z-scored per neuron over all presentations, as in ``rates``."""
+    size = images.shape[1]
+    offsets = (np.arange(grid) - (grid - 1) / 2) * step
+    pixels = np.round(offsets * size).astype(int)
+    shown = np.stack(
+        [shifted_on_grey(image, dy, dx) for image in images for dy in pixels for dx in pixels]
+    )
+    rates = population.rates(front_end(shown))  # (image·y·x, neuron)
+    maps = rates.reshape(len(images), grid, grid, -1).transpose(0, 3, 1, 2)
+    return maps, offsets
