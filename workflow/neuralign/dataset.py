@@ -14,6 +14,7 @@ A dataset is an ``xarray.Dataset`` with
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,13 @@ def _validate_neural(ds: xr.Dataset, name: str, dims: tuple[str, ...], fail) -> 
             f"stimulus {ds['stimulus_id'].values[stim]!r}, "
             f"neuroid {ds['neuroid_id'].values[neuroid]!r} has none"
         )
+
+
+def copy_images(files: list[Path], image_dir: str | os.PathLike) -> list[Path]:
+    """Copy stimulus images into ``image_dir`` (keeping their names); the copies' paths."""
+    image_dir = Path(image_dir)
+    image_dir.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copyfile(path, image_dir / Path(path).name)) for path in files]
 
 
 def image_path_values(paths: list[Path], relative_to: str | os.PathLike | None = None) -> list[str]:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +46,7 @@ import scipy.io
 import xarray as xr
 
 import neuralign
-from neuralign.dataset import DatasetError, image_path_values
+from neuralign.dataset import DatasetError, copy_images, image_path_values
 
 ARCHIVE_URL = "https://storage.googleapis.com/serrelab-public/neural_recordings/Arcaro2020.zip"
 LOADER = (
@@ -134,7 +133,7 @@ def convert_arcaro(
     _check_shape(image_rf, names, info, window, mat_file)
     maps = _maps(image_rf, window)
     sources = _image_files(names, stimulus_dir, mat_file)
-    paths = _copy_images(sources, Path(image_dir))
+    paths = copy_images(sources, image_dir)
     image_paths = image_path_values(paths, relative_to)
     return _dataset(monkey, info, window, maps, names, image_paths, mat_file)
 
@@ -204,11 +203,6 @@ def _image_files(names: list[str], stimulus_dir: Path, mat_file: Path) -> list[P
             f"{stimulus_dir}: {missing}"
         )
     return files
-
-
-def _copy_images(files: list[Path], image_dir: Path) -> list[Path]:
-    image_dir.mkdir(parents=True, exist_ok=True)
-    return [Path(shutil.copyfile(path, image_dir / path.name)) for path in files]
 
 
 def _grid_degrees(n: int) -> np.ndarray:

@@ -36,7 +36,6 @@ absolute.
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +45,7 @@ import pandas as pd
 import xarray as xr
 
 import neuralign
-from neuralign.dataset import DatasetError, image_path_values
+from neuralign.dataset import DatasetError, copy_images, image_path_values
 
 FIGSHARE = "https://figshare.com/articles/Generic_Object_Decoding/7387130"
 REPOSITORY = "https://github.com/KamitaniLab/GenericObjectDecoding"
@@ -128,7 +127,7 @@ def convert_god(
     stimuli = _stimuli(labels[perception], datatype[perception], data.path)
     responses = _by_stimulus(data.dataset[perception][:, voxels], labels[perception], stimuli)
     sources = _image_files(stimuli["name"], stimulus_dir, data.path)
-    paths = _copy_images(sources, Path(image_dir))
+    paths = copy_images(sources, image_dir)
     image_paths = image_path_values(paths, relative_to)
     neuroids = {
         f"roi_{roi}": ("neuroid", member[voxels]) for roi, member in memberships.items()
@@ -236,11 +235,6 @@ def _image_files(names: np.ndarray, stimulus_dir, h5_path: Path) -> list[Path]:
     if repeated:
         raise DatasetError(f"{stimulus_dir}: several files for one image, e.g. {repeated[0]}")
     return [found[name][0] for name in names]
-
-
-def _copy_images(files: list[Path], image_dir: Path) -> list[Path]:
-    image_dir.mkdir(parents=True, exist_ok=True)
-    return [Path(shutil.copyfile(path, image_dir / path.name)) for path in files]
 
 
 def _dataset(
