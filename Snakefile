@@ -26,9 +26,15 @@ include: "workflow/rules/datasets.smk"
 include: "workflow/rules/activations.smk"
 include: "workflow/rules/fitting.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/maps.smk"
+include: "workflow/rules/fmri.smk"
+include: "workflow/rules/harmonizer.smk"
 
 
 rule all:
     default_target: True
     input:
         all_targets(),
+        maps_targets(),
+        fmri_targets(),
+        harmonizer_targets(),

@@ -57,7 +57,7 @@ def fit_ridge_loo(
 
     shrink = s**2 / (s**2 + a[:, None])  # (alpha, k)
     uty = u.T @ yc  # (k, t)
-    fitted = (u[None] * shrink[:, None, :]) @ uty  # (alpha, n, t) centred fitted values
+    fitted = _fitted_per_alpha(u, shrink, uty)  # (alpha, n, t) centred fitted values
     leverage = 1.0 / n + shrink @ (u**2).T  # (alpha, n): diag of H
     loo_resid = (yc[None] - fitted) / (1.0 - leverage[..., None])
     loo_mse = (loo_resid**2).mean(1)  # (alpha, t)
@@ -74,6 +74,13 @@ def fit_ridge_loo(
         loo_mse=loo_mse.cpu().numpy(),
         loo_predictions=loo_pred.cpu().numpy(),
     )
+
+
+def _fitted_per_alpha(u: torch.Tensor, shrink: torch.Tensor, uty: torch.Tensor) -> torch.Tensor:
+    """``U diag(shrink_a) Uᵀ Y`` for every alpha as one matrix product (no (alpha, n, k) copy)."""
+    n_alphas, k = shrink.shape
+    scaled = (shrink[:, :, None] * uty[None]).permute(1, 0, 2).reshape(k, -1)  # (k, alpha·t)
+    return (u @ scaled).reshape(len(u), n_alphas, -1).permute(1, 0, 2)
 
 
 def _left_singular(xc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,3 @@
+def fmri_targets():
+    """Outputs of this stage that `rule all` builds."""
+    return []

@@ -1,0 +1,3 @@
+def harmonizer_targets():
+    """Outputs of this stage that `rule all` builds."""
+    return []

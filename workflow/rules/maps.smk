@@ -1,0 +1,3 @@
+def maps_targets():
+    """Outputs of this stage that `rule all` builds."""
+    return []
