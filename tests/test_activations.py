@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import timm
 import torch
+import torchvision
 import xarray as xr
 from PIL import Image
 
@@ -9,6 +10,7 @@ from neuralign.activations import Reducer, extract_to_file, read_activations
 from neuralign.cache import cached, content_key
 from neuralign.layers import LayerError, blocks, check_layers, default_layers, resolve_layers
 from neuralign.models import (
+    LoadedModel,
     ModelError,
     build_architecture,
     load_model,
@@ -74,6 +76,22 @@ def test_spatial_and_full_reductions_keep_everything(resnet, images, tmp_path):
     full = extract(resnet, images, ["layer3"], tmp_path / "f.nc", reduction={"method": "full"})
     np.testing.assert_allclose(full["layer3"], layer3.flatten(1).numpy(), atol=1e-5)
     assert read_activations(tmp_path / "s.nc")["layer3"].shape == (5, 256 * 16)
+
+
+@pytest.mark.parametrize("method", ["full", "pool"])
+def test_outputs_before_an_inplace_relu_are_kept_as_computed(images, tmp_path, method):
+    """AlexNet's conv and linear layers feed ReLU(inplace=True): features are taken before it."""
+    module = torchvision.models.alexnet().eval()  # untrained: no download
+    model = LoadedModel(module, torchvision_data_config("alexnet"), [], "untrained")
+    layers = ["features.0", "classifier.1"]
+    ds = extract(model, images, layers, tmp_path / "a.nc", reduction={"method": method})
+    transform = timm.data.create_transform(**model.data_config)
+    batch = torch.stack([transform(Image.open(p).convert("RGB")) for p in images])
+    with torch.inference_mode():
+        conv1 = model.module.features[0](batch)
+    assert float(ds["features.0"].min()) < 0 and float(ds["classifier.1"].min()) < 0
+    if method == "full":
+        np.testing.assert_allclose(ds["features.0"], conv1.flatten(1).numpy(), atol=1e-5)
 
 
 def test_sparse_random_projection_is_seeded_and_preserves_distances():

@@ -9,7 +9,12 @@ Each requested layer is read with a forward hook and reduced by one of:
 - ``srp``: a seeded sparse random projection of the flattened output to ``components``
   dimensions (Li, Hastie & Church 2006: density 1/√d, entries ±√(1/(density·k)));
 - ``pca``: the flattened output projected on its first ``components`` principal components,
-  fitted on a separate image set.
+  fitted on a separate image set;
+- ``sample``: a seeded subset of ``units`` entries of the flattened output (``sample_units``;
+  the same seed for every layer), in increasing index order; the flat indices are written as
+  the ``<layer>_feature`` coordinate and the output shape as its ``layer_shape`` attribute, so
+  early layers' huge maps are never written whole. Hooks read module outputs, so a convolution
+  followed by an in-place ReLU gives pre-activation values.
 
 Features go to the netCDF file as each batch is computed, so memory does not grow with the
 number of stimuli.
@@ -31,10 +36,11 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 import neuralign
+from neuralign.decoding import sample_units
 from neuralign.layers import check_layers
 from neuralign.models import LoadedModel
 
-REDUCTIONS = ("pool", "spatial", "full", "srp", "pca")
+REDUCTIONS = ("pool", "spatial", "full", "srp", "pca", "sample")
 AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -56,14 +62,22 @@ class Reducer:
     """Turns one layer's batch output into (N, …) features with named trailing dims."""
 
     def __init__(
-        self, layer: str, method: str = "pool", grid: int = 3, components: int = 1000, seed: int = 0
+        self,
+        layer: str,
+        method: str = "pool",
+        grid: int = 3,
+        components: int = 1000,
+        seed: int = 0,
+        units: int = 1000,
     ):
         if method not in REDUCTIONS:
             raise ValueError(f"unknown reduction {method!r}; valid: {', '.join(REDUCTIONS)}")
         self.layer, self.method, self.grid = layer, method, grid
-        self.components, self.seed = components, seed
+        self.components, self.seed, self.units = components, seed, units
         self._projection: torch.Tensor | None = None
         self._mean: torch.Tensor | None = None
+        self.unit_index: np.ndarray | None = None  # ``sample``: flat indices kept
+        self.layer_shape: tuple[int, ...] | None = None  # ``sample``: output shape per image
 
     def __call__(self, output: torch.Tensor) -> torch.Tensor:
         if isinstance(output, (tuple, list)):
@@ -75,11 +89,14 @@ class Reducer:
             return output.mean(dim=1)
         if self.method == "srp":
             return self._project(output.flatten(1))
+        if self.method == "sample":
+            return self._sample(output)
         if self.method == "pca":
             if self._projection is None:
                 raise RuntimeError(f"PCA of layer {self.layer} is not fitted (fit_pca first)")
             return (output.flatten(1).float() - self._mean) @ self._projection
-        return output.flatten(1)
+        # a copy: a later in-place op (ReLU(inplace=True)) would otherwise change the values
+        return output.flatten(1).clone()
 
     def fit_pca(self, flat: torch.Tensor) -> None:
         """Fit the PCA projection (features × components) on (images, features) outputs."""
@@ -100,7 +117,17 @@ class Reducer:
             ).to(flat.device)
         return torch.sparse.mm(self._projection, flat.float().T).T
 
+    def _sample(self, output: torch.Tensor) -> torch.Tensor:
+        flat = output.flatten(1)
+        if self.unit_index is None:
+            self.layer_shape = tuple(output.shape[1:])
+            self.unit_index = sample_units(flat.shape[1], self.units, self.seed)
+        index = torch.as_tensor(self.unit_index, device=flat.device)
+        return flat.index_select(1, index)
+
     def describe(self) -> str:
+        if self.method == "sample":
+            return f"{self.units} units sampled from the flattened output (seed {self.seed})"
         if self.method == "srp":
             return f"sparse random projection to {self.components} dims (seed {self.seed})"
         if self.method == "pca":
@@ -156,9 +183,24 @@ class ActivationWriter:
         self.nc.close()
         os.replace(self.tmp, self.path)
 
+    def write_index(self, dim: str, values: np.ndarray, attrs: dict) -> None:
+        """Write the coordinate variable of feature dimension ``dim`` (e.g. sampled units)."""
+        variable = self.nc.createVariable(dim, "i8", (dim,))
+        variable[:] = values
+        for key, value in attrs.items():
+            variable.setncattr(key, value)
+
     def abort(self) -> None:
         self.nc.close()
         self.tmp.unlink(missing_ok=True)
+
+
+RUN_OPTIONS = ("batch_size", "num_workers", "device", "channels_last", "autocast")
+
+
+def run_options(activations: dict) -> dict:
+    """The data-path keywords of ``extract_to_file`` from the config's ``activations`` block."""
+    return {key: activations[key] for key in RUN_OPTIONS}
 
 
 @torch.inference_mode()
@@ -213,6 +255,13 @@ def extract_to_file(
             for layer, features in outputs.items():
                 writer.write(
                     layer, reducers[layer].dims(features), start, features.float().cpu().numpy()
+                )
+        for layer, reducer in reducers.items():
+            if reducer.unit_index is not None:
+                writer.write_index(
+                    f"{layer}_feature",
+                    reducer.unit_index,
+                    {"layer_shape": np.asarray(reducer.layer_shape, dtype=np.int64)},
                 )
     except BaseException:
         writer.abort()

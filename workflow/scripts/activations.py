@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 
 from neuralign import preprocessing
-from neuralign.activations import extract_to_file
+from neuralign.activations import extract_to_file, run_options
 from neuralign.cache import cached, content_key
 from neuralign.dataset import open_dataset
 from neuralign.layers import resolve_layers
@@ -74,11 +74,7 @@ def main(
             transform=preprocessing.make_transform(model.data_config, options),
             reduction=options["reduction"],
             pca_images=pca_images,
-            batch_size=options["batch_size"],
-            num_workers=options["num_workers"],
-            device=options["device"],
-            channels_last=options["channels_last"],
-            autocast=options["autocast"],
+            **run_options(options),
             progress=True,
         )
 
