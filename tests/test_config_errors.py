@@ -1,6 +1,9 @@
 """Bad config stops the run before any job starts, with a message naming what is wrong."""
 
+import pandas as pd
 import pytest
+
+from neuralign.config import ConfigError, check_layer_config
 
 TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
 
@@ -22,8 +25,8 @@ TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
             ["'untrained_resnet18' has no layer(s) ['layer9']", "layer4"],
         ),
         (
-            {"datasets": ["arcaro2020"]},
-            ["not built yet (issues #4 and #7)", "scorable now: demo"],
+            {"datasets": ["arcaro2020_george"]},
+            ["is a map dataset; list it under 'maps.datasets'", "scorable now: demo"],
         ),
         ({"datasets": ["cowley2023_v4_190923"]}, ["only repeat-averaged responses"]),
         ({"datasets": ["dmeo"]}, ["unknown dataset 'dmeo'", "did you mean 'demo'"]),
@@ -35,7 +38,7 @@ TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
         "misspelt-section",
         "model",
         "layer",
-        "planned-dataset",
+        "map-dataset",
         "averaged-only",
         "unknown-dataset",
         "bad-value",
@@ -55,3 +58,11 @@ def test_valid_layers_pass_the_check(run_snakemake):
     config = {**TINY, "activations": {"model_layers": {"untrained_resnet18": ["layer2", "fc"]}}}
     proc = run_snakemake(config, "-n")
     assert "activations" in proc.stdout
+
+
+def test_torchvision_models_need_named_layers():
+    table = pd.DataFrame({"source": ["torchvision:alexnet"]}, index=["alexnet"])
+    activations = {"layers": "stages", "model_layers": {}}
+    with pytest.raises(ConfigError, match="activations.model_layers.alexnet"):
+        check_layer_config(activations, table, ["alexnet"])
+    check_layer_config({**activations, "model_layers": {"alexnet": 8}}, table, ["alexnet"])

@@ -12,11 +12,15 @@ from neuralign.datasets import cowley2023, majajhong2015
 from neuralign.layers import LayerError, resolve_layers
 from neuralign.models import ModelError, build_architecture, check_source
 
-PLANNED_DATASETS = {
-    "sanghavi2020": "issue #4",
-    "arcaro2020": "issues #4 and #7",
-    "god_fmri": "issues #4 and #11",
-    "clickme": "issues #4 and #8",
+SCORED_ELSEWHERE = {
+    "sanghavi2020": (
+        "there are no public files: Brain-Score keeps the Sanghavi 2020 assemblies "
+        "access-restricted (its own tests mark them private_access)"
+    ),
+    "arcaro2020": "it is a map dataset; list it under 'maps.datasets'",
+    "demo_maps": "it is a map dataset; list it under 'maps.datasets'",
+    "god_fmri": "it is the fMRI experiment; list its subjects under 'fmri.subjects'",
+    "clickme": "it holds human feature-importance maps for the harmonizer ('harmonizer.clickme')",
 }
 RDM_ONLY = ("kriegeskorte2008_92",)
 
@@ -44,8 +48,8 @@ def check_keys(config: Mapping, schema: Mapping, where: str = "config") -> None:
             check_keys(value, properties[key], f"{where}.{key}")
 
 
-def _planned_issue(dataset: str) -> str | None:
-    return next((v for k, v in PLANNED_DATASETS.items() if dataset.startswith(k)), None)
+def _scored_elsewhere(dataset: str) -> str | None:
+    return next((v for k, v in SCORED_ELSEWHERE.items() if dataset.startswith(k)), None)
 
 
 def scorable_datasets() -> list[str]:
@@ -62,8 +66,8 @@ def check_datasets(datasets: Iterable[str]) -> None:
             continue
         if dataset.removeprefix("cowley2023_v4_") in cowley2023.SESSIONS:
             why = "its session has only repeat-averaged responses, so it has no noise ceiling"
-        elif planned := _planned_issue(dataset):
-            why = f"it is not built yet ({planned})"
+        elif elsewhere := _scored_elsewhere(dataset):
+            why = elsewhere
         else:
             raise ConfigError(
                 f"unknown dataset {dataset!r} in config 'datasets'; {_choices(dataset, available)}"
@@ -116,8 +120,9 @@ def check_reduction(activations: Mapping) -> None:
 def check_layer_config(activations: Mapping, table: pd.DataFrame, models: list[str]) -> None:
     """Layer specs must resolve on every selected model (explicit specs) and name known models.
 
-    The default ``stages`` spec resolves on any timm model; other specs are checked on the
-    architecture of every selected model (cheap: no weights are loaded).
+    The default ``stages`` spec resolves on any timm model and on no torchvision model; other
+    specs are checked on the architecture of every selected model (cheap: no weights are
+    loaded).
     """
     for model in activations["model_layers"]:
         if model not in table.index:
@@ -128,6 +133,12 @@ def check_layer_config(activations: Mapping, table: pd.DataFrame, models: list[s
     for model in models:
         spec = activations["model_layers"].get(model, activations["layers"])
         source = table.loc[model, "source"]
+        if spec == "stages" and source.startswith("torchvision:"):
+            raise ConfigError(
+                f"config 'activations' layers: model {model!r} ({source}) has no stage list "
+                "(torchvision models have no timm feature_info); give its layers in "
+                f"'activations.model_layers.{model}' (an integer N or module names)"
+            )
         if spec == "stages" or source.startswith("checkpoint:"):
             continue
         try:
