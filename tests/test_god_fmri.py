@@ -2,14 +2,21 @@
 
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
 from neuralign.dataset import DatasetError, open_dataset, validate_dataset, write_netcdf
-from neuralign.datasets.god_fmri import IMAGE_REQUEST, ROIS, convert_god, image_name
+from neuralign.datasets.god_fmri import (
+    IMAGE_REQUEST,
+    ROIS,
+    bdata_layout,
+    check_stimulus_dir,
+    convert_god,
+    image_name,
+    stimulus_names,
+)
+from neuralign.datasets.god_fmri import write_bdata as god_write_bdata
 
-NAN = np.nan
 N_VOXELS = 7  # voxel 6 is in no ROI
 MEMBERS = {
     "V1": [0, 1],
@@ -48,42 +55,27 @@ NAMES = {
 ALL_NAMES = tuple(NAMES.values())
 
 
-def write_bdata(path: Path, samples=SAMPLES, skip_key: str | None = None, camel: bool = False):
-    """A BData file as bdpy's ``BData.save`` writes it: voxels, then DataType, Run, stimulus_id
-    columns; sample ``r`` has value ``100 r + v`` in voxel ``v``."""
-    n_rows = len(samples)
-    voxels = 100.0 * np.arange(n_rows)[:, None] + np.arange(N_VOXELS)
-    dataset = np.hstack([voxels, np.array(samples, dtype=float)])
-    n_cols = dataset.shape[1]
-
-    def flags(columns):
-        row = np.full(n_cols, NAN)
-        row[columns] = 1
-        return row
-
-    def per_voxel(values):
-        return np.concatenate([values, np.full(n_cols - N_VOXELS, NAN)])
-
-    rows = {"VoxelData": flags(list(range(N_VOXELS)))}
-    for roi, members in MEMBERS.items():
-        rows[f"ROI_{roi}"] = per_voxel(np.isin(np.arange(N_VOXELS), members).astype(float))
-    for axis, offset in zip("xyz", (0.5, 10.0, -3.0), strict=True):
-        rows[f"voxel_{axis}"] = per_voxel(np.arange(N_VOXELS) * 3.0 + offset)
-    rows |= {"DataType": flags([N_VOXELS]), "Run": flags([N_VOXELS + 1])}
-    rows["stimulus_id"] = flags([N_VOXELS + 2])
-    rows.pop(skip_key, None)
-
-    data_name, meta_name = ("dataSet", "metaData") if camel else ("dataset", "metadata")
-    with h5py.File(path, "w") as h5:
-        h5.create_dataset(data_name, data=dataset)
-        h5.create_group(meta_name)
-        h5.create_dataset(f"{meta_name}/key", data=[k.encode() for k in rows])
-        h5.create_dataset(f"{meta_name}/description", data=[f"1 = {k}".encode() for k in rows])
-        h5.create_dataset(f"{meta_name}/value", data=np.vstack(list(rows.values())))
-        h5.create_group("header")
-        h5.create_dataset("header/ctime", data=b"2020-07-27 00:00:00")
-        h5.create_group("vmap")
-    return path
+def write_bdata(
+    path: Path,
+    samples=SAMPLES,
+    skip_key: str | None = None,
+    camel: bool = False,
+    voxels: np.ndarray | None = None,
+    members: dict[str, list[int]] = MEMBERS,
+):
+    """A BData file as bdpy's ``BData.save`` writes it (``god_fmri.write_bdata``): voxels, then
+    DataType, Run, stimulus_id columns; sample ``r`` has value ``100 r + v`` in voxel ``v``
+    unless ``voxels`` (sample, voxel) are given; ``members`` lists the voxels of each ROI;
+    ``skip_key`` leaves one metadata key out."""
+    if voxels is None:
+        voxels = 100.0 * np.arange(len(samples))[:, None] + np.arange(N_VOXELS)
+    coordinates = {
+        f"voxel_{axis}": np.arange(voxels.shape[1]) * 3.0 + offset
+        for axis, offset in zip("xyz", (0.5, 10.0, -3.0), strict=True)
+    }
+    dataset, metadata = bdata_layout(voxels, samples, members, coordinates)
+    metadata.pop(skip_key, None)
+    return god_write_bdata(path, dataset, metadata, camel=camel)
 
 
 def write_images(folder: Path, names: tuple[str, ...] = ALL_NAMES) -> Path:
@@ -200,3 +192,20 @@ def test_not_hdf5(tmp_path):
 )
 def test_image_names_follow_imagenet_ids(label, name):
     assert image_name(label) == name
+
+
+def test_stimulus_names_read_only_the_label_columns(tmp_path):
+    h5 = write_bdata(tmp_path / "Subject1.h5")
+    assert stimulus_names(h5) == [NAMES[s] for s in (A, B, C, D, E)]
+    found = check_stimulus_dir(h5, write_images(tmp_path / "stimuli"))
+    assert [path.stem for path in found] == [NAMES[s] for s in (A, B, C, D, E)]
+
+
+def test_check_stimulus_dir_names_missing_images_and_where_to_get_them(tmp_path):
+    h5 = write_bdata(tmp_path / "Subject1.h5")
+    stimuli = write_images(tmp_path / "stimuli", ALL_NAMES[1:])
+    with pytest.raises(DatasetError, match=r"1 of 5 stimulus images are missing") as err:
+        check_stimulus_dir(h5, stimuli)
+    assert "n01518878_10042" in str(err.value) and IMAGE_REQUEST in str(err.value)
+    with pytest.raises(DatasetError, match=r"stimulus_dir .*nowhere is not a folder"):
+        check_stimulus_dir(h5, tmp_path / "nowhere")

@@ -1,3 +1,182 @@
-def fmri_targets():
-    """Outputs of this stage that `rule all` builds."""
-    return []
+from functools import partial
+
+from neuralign import fmri as fmri_lib
+
+FMRI = config["fmri"]
+FMRI_SUBJECTS = {subject.lower(): subject for subject in FMRI["subjects"]}
+FMRI_MODELS = FMRI["models"] if FMRI_SUBJECTS else {}
+# SIMULATED subjects (offline demo): rule god_fmri_simulated makes the files the real route reads
+FMRI_SIMULATED = bool(FMRI_SUBJECTS) and FMRI["simulated"]["enabled"]
+# the outputs `rule all` builds: none unless config 'fmri.subjects' names some
+fmri_targets = partial(fmri_lib.workflow_targets, list(FMRI_SUBJECTS))
+if FMRI_SUBJECTS:
+    fmri_lib.check_config(
+        FMRI,
+        [
+            subject
+            for key, subject in FMRI_SUBJECTS.items()
+            if not Path(f"results/datasets/god_fmri_{key}.nc").exists()
+        ],
+    )
+
+
+if FMRI_SIMULATED:
+
+    rule god_fmri_simulated:
+        output:
+            h5=expand(
+                "{h5_dir}/{subject}.h5",
+                h5_dir=FMRI["h5_dir"],
+                subject=FMRI_SUBJECTS.values(),
+            ),
+            stimuli=directory(FMRI["stimulus_dir"]),
+        log:
+            "results/logs/datasets/god_fmri_simulated.log",
+        conda:
+            "../../envs/neuralign.yaml"
+        params:
+            h5_dir=lambda wildcards, output: str(Path(output.h5[0]).parent),
+            subjects=list(FMRI_SUBJECTS.values()),
+            simulation=FMRI["simulated"],
+        script:
+            "../scripts/god_fmri_simulated.py"
+
+
+rule god_fmri_dataset:
+    input:
+        h5=lambda wildcards: f"{FMRI['h5_dir']}/{FMRI_SUBJECTS[wildcards.subject]}.h5",
+        stimuli=FMRI["stimulus_dir"] or [],
+    output:
+        dataset="results/datasets/god_fmri_{subject}.nc",
+        images=directory("results/datasets/god_fmri_{subject}/images"),
+    log:
+        "results/logs/datasets/god_fmri_{subject}.log",
+    wildcard_constraints:
+        subject=one_of(FMRI_SUBJECTS),
+    conda:
+        "../../envs/neuralign.yaml"
+    resources:
+        mem_mb=8000,
+    params:
+        subject=lambda wildcards: FMRI_SUBJECTS[wildcards.subject],
+        simulated=FMRI_SIMULATED,
+    script:
+        "../scripts/god_fmri_dataset.py"
+
+
+rule fmri_activations:
+    input:
+        datasets=expand("results/datasets/god_fmri_{subject}.nc", subject=FMRI_SUBJECTS),
+    output:
+        activations="results/activations/god_fmri/{model}.nc",
+    log:
+        "results/logs/activations/god_fmri/{model}.log",
+    benchmark:
+        "results/benchmarks/activations/god_fmri/{model}.tsv"
+    wildcard_constraints:
+        model=one_of(FMRI_MODELS),
+    conda:
+        "../../envs/neuralign.yaml"
+    threads: 2
+    resources:
+        mem_mb=16000,
+        runtime=120,
+        gpu=gpus(config["activations"]["device"]),
+    params:
+        source=lambda wildcards: FMRI_MODELS[wildcards.model],
+        layers=lambda wildcards: FMRI["model_layers"].get(
+            wildcards.model, FMRI["layers"]
+        ),
+        units=FMRI["units"],
+        seed=FMRI["seed"],
+        options=config["activations"],
+    script:
+        "../scripts/fmri_activations.py"
+
+
+rule fmri_fit:
+    input:
+        dataset="results/datasets/god_fmri_{subject}.nc",
+        activations="results/activations/god_fmri/{model}.nc",
+    output:
+        fit="results/fmri/{subject}/{model}.nc",
+    log:
+        "results/logs/fmri/{subject}/{model}.log",
+    benchmark:
+        "results/benchmarks/fmri/{subject}/{model}.tsv"
+    wildcard_constraints:
+        subject=one_of(FMRI_SUBJECTS),
+        model=one_of(FMRI_MODELS),
+    conda:
+        "../../envs/neuralign.yaml"
+    threads: 2
+    resources:
+        mem_mb=16000,
+        runtime=120,
+        gpu=gpus(config["fitting"]["device"]),
+    params:
+        subject=lambda wildcards: FMRI_SUBJECTS[wildcards.subject],
+        options={
+            "rois": FMRI["rois"],
+            "relative_alphas": config["fitting"]["relative_alphas"],
+            "device": config["fitting"]["device"],
+            "n_bootstrap": FMRI["n_bootstrap"],
+            "bootstrap_seed": FMRI["bootstrap_seed"],
+        },
+    script:
+        "../scripts/fmri_fit.py"
+
+
+rule fmri_summary:
+    input:
+        fits=expand(
+            "results/fmri/{subject}/{model}.nc",
+            subject=FMRI_SUBJECTS,
+            model=FMRI_MODELS,
+        ),
+    output:
+        summary=report(
+            "results/fmri/summary.csv",
+            caption="../report/fmri_summary.rst",
+            category="fMRI",
+        ),
+        comparison=report(
+            "results/fmri/comparison.csv",
+            caption="../report/fmri_comparison.rst",
+            category="fMRI",
+        ),
+    log:
+        "results/logs/fmri/summary.log",
+    conda:
+        "../../envs/neuralign.yaml"
+    params:
+        models=list(FMRI_MODELS),
+    script:
+        "../scripts/fmri_summary.py"
+
+
+rule figure_fmri:
+    input:
+        summary="results/fmri/summary.csv",
+        comparison="results/fmri/comparison.csv",
+    output:
+        png=report(
+            "results/figures/fmri/roi_layer.png",
+            caption="../report/fmri_roi_layer.rst",
+            category="Figures",
+            subcategory="fMRI",
+        ),
+        pdf="results/figures/fmri/roi_layer.pdf",
+        encoding_png=report(
+            "results/figures/fmri/roi_layer_encoding.png",
+            caption="../report/fmri_roi_layer_encoding.rst",
+            category="Figures",
+            subcategory="fMRI",
+        ),
+        encoding_pdf="results/figures/fmri/roi_layer_encoding.pdf",
+    log:
+        "results/logs/figures/fmri/roi_layer.log",
+    conda:
+        "../../envs/neuralign.yaml"
+    script:
+        "../scripts/figure_fmri.py"

@@ -36,7 +36,8 @@ absolute.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -77,6 +78,12 @@ class _BData:
     dataset: np.ndarray
     metadata: dict[str, np.ndarray]
     path: Path
+    attrs: dict = field(default_factory=dict)  # the file's root attributes
+
+    @property
+    def simulated(self) -> bool:
+        """Whether the file marks itself SIMULATED (root attribute ``simulated``)."""
+        return bool(self.attrs.get("simulated", 0))
 
     def mask(self, key: str) -> np.ndarray:
         """Columns flagged by ``key`` (value 1)."""
@@ -102,19 +109,28 @@ def convert_god(
     image_dir: str | os.PathLike,
     *,
     relative_to: str | os.PathLike | None = None,
+    simulated: bool | None = None,
 ) -> xr.Dataset:
     """Build the canonical dataset of ``subject`` ('Subject1'...), copying its images into
     ``image_dir``.
 
     ``stimulus_dir`` holds the images obtained from the authors (any folder layout; files
     named ``<synset>_<image>.JPEG`` or another image suffix); None raises DatasetError
-    explaining where to get them.
+    explaining where to get them. A file whose root attribute ``simulated`` is set (written by
+    ``neuralign.demo_fmri``) gives a dataset marked SIMULATED in its attrs; ``simulated``
+    True/False makes a file that is not / is so marked an error.
     """
     if subject not in SUBJECT_URLS:
         raise DatasetError(
             f"{subject_h5}: unknown GOD subject {subject!r}; known: {list(SUBJECT_URLS)}"
         )
     data = _read_bdata(Path(subject_h5))
+    if simulated is not None and data.simulated != simulated:
+        raise DatasetError(
+            f"{data.path}: expected {'a SIMULATED' if simulated else 'a recorded'} GOD file, "
+            f"but the file {'is' if data.simulated else 'is not'} marked simulated (root "
+            "attribute 'simulated'); check config 'fmri.simulated.enabled' and 'fmri.h5_dir'"
+        )
     datatype = data.column("DataType")
     labels = data.column("stimulus_id")
     memberships = {roi: data.mask(f"ROI_{roi}") for roi in ROIS}
@@ -137,9 +153,38 @@ def convert_god(
         if name in data.metadata
     }
     excluded = {float(t): int((datatype == t).sum()) for t in np.unique(datatype[~perception])}
-    return _dataset(
+    ds = _dataset(
         subject, stimuli, responses, image_paths, np.flatnonzero(voxels), neuroids, excluded
     )
+    if data.simulated:
+        ds.attrs.update(_simulated_attrs(data.attrs))
+    return ds
+
+
+def _simulated_attrs(file_attrs: Mapping) -> dict:
+    """Attrs that replace the published data's provenance for a SIMULATED file."""
+    about = str(file_attrs.get("description", "SIMULATED responses"))
+    return {
+        "simulated": 1,
+        "description": (
+            "SIMULATED voxel responses (not recorded data; made by "
+            f"{file_attrs.get('generator', 'a simulation')}) in the Generic Object Decoding "
+            "file layout; one entry per presentation in file order, NaN where an image had "
+            "fewer presentations; split: 'train' (DataType 1) / 'test' (2); voxels flagged by "
+            f"roi_<name> coords. The file says: {about}"
+        ),
+        "citation": (
+            "SIMULATED: neuralign offline demo (neuralign.demo_fmri), in the data layout of "
+            + CITATION
+        ),
+        "license": "SIMULATED responses: MIT; images: see the scikit-image data licences",
+        "source": f"SIMULATED by {file_attrs.get('generator', 'a simulation')}",
+        "source_url": "none (SIMULATED)",
+        "stimulus_images": str(
+            file_attrs.get("stimulus_images", "SIMULATED stimuli, not ImageNet images")
+        ),
+        "simulation_seed": int(file_attrs.get("seed", -1)),
+    }
 
 
 def _read_bdata(path: Path) -> _BData:
@@ -152,6 +197,10 @@ def _read_bdata(path: Path) -> _BData:
             array = np.asarray(dataset[()], dtype=float)
             keys = [k.decode() if isinstance(k, bytes) else str(k) for k in parts["key"][()]]
             values = np.asarray(parts["value"][()], dtype=float)
+            attrs = {
+                name: value.decode() if isinstance(value, bytes) else value
+                for name, value in h5.attrs.items()
+            }
     except OSError as err:
         raise DatasetError(f"{path}: cannot be read as HDF5 ({err})") from err
     if array.ndim != 2 or values.shape != (len(keys), array.shape[1]):
@@ -159,7 +208,105 @@ def _read_bdata(path: Path) -> _BData:
             f"{path}: dataset has shape {array.shape} and metadata/value {values.shape} for "
             f"{len(keys)} keys; expected (samples, columns) and (keys, columns)"
         )
-    return _BData(array, dict(zip(keys, values, strict=True)), path)
+    return _BData(array, dict(zip(keys, values, strict=True)), path, attrs)
+
+
+def stimulus_names(subject_h5: str | os.PathLike) -> list[str]:
+    """ImageNet names of the perception stimuli of a subject file, reading only the metadata
+    and the DataType and stimulus_id columns (cheap enough for a check before any job)."""
+    path = Path(subject_h5)
+    try:
+        with h5py.File(path, "r") as h5:
+            dataset = _member(h5, ("dataset", "dataSet"), path)
+            group = _member(h5, ("metadata", "metaData"), path)
+            keys = [k.decode() if isinstance(k, bytes) else str(k) for k in group["key"][()]]
+            values = np.asarray(_member(group, ("value",), path)[()], dtype=float)
+            metadata = dict(zip(keys, values, strict=True))
+            columns = {}
+            for key in ("DataType", "stimulus_id"):
+                flagged = np.flatnonzero(_BData(np.empty((0, 0)), metadata, path).mask(key))
+                if len(flagged) != 1:
+                    raise DatasetError(f"{path}: key {key!r} flags {len(flagged)} columns, not 1")
+                columns[key] = np.asarray(dataset[:, int(flagged[0])], dtype=float)
+    except OSError as err:
+        raise DatasetError(f"{path}: cannot be read as HDF5 ({err})") from err
+    perception = np.isin(columns["DataType"], list(SPLITS))
+    stimuli = _stimuli(columns["stimulus_id"][perception], columns["DataType"][perception], path)
+    return list(stimuli["name"])
+
+
+def check_stimulus_dir(subject_h5: str | os.PathLike, stimulus_dir) -> list[Path]:
+    """The image file of every perception stimulus of ``subject_h5`` under ``stimulus_dir``;
+    DatasetError naming the missing ones and where to request the images."""
+    return _image_files(np.array(stimulus_names(subject_h5)), stimulus_dir, Path(subject_h5))
+
+
+def bdata_layout(
+    voxels: np.ndarray,
+    samples: np.ndarray,
+    members: Mapping[str, Sequence[int]],
+    coordinates: Mapping[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The (samples, columns) array and metadata rows of a GOD subject file, as bdpy's
+    ``BData`` holds them: the voxel columns (key ``VoxelData``; ``ROI_<roi>`` rows flag the
+    voxels of each ROI in ``members``, every ROI of ``ROIS`` gets a row), then one column each
+    for ``DataType``, ``Run`` and ``stimulus_id`` (``samples``: (sample, 3) rows of those
+    values); ``coordinates`` (e.g. ``voxel_x``) are per-voxel metadata rows."""
+    voxels = np.asarray(voxels, dtype=float)
+    samples = np.asarray(samples, dtype=float).reshape(len(voxels), 3)
+    n_voxels = voxels.shape[1]
+    dataset = np.hstack([voxels, samples])
+    n_cols = dataset.shape[1]
+
+    def flags(columns) -> np.ndarray:
+        row = np.full(n_cols, np.nan)
+        row[columns] = 1
+        return row
+
+    def per_voxel(values) -> np.ndarray:
+        return np.concatenate([np.asarray(values, dtype=float), np.full(3, np.nan)])
+
+    rows = {"VoxelData": flags(np.arange(n_voxels))}
+    for roi in ROIS:
+        member = np.isin(np.arange(n_voxels), list(members.get(roi, [])))
+        rows[f"ROI_{roi}"] = per_voxel(member.astype(float))
+    for name, values in (coordinates or {}).items():
+        rows[name] = per_voxel(values)
+    for k, key in enumerate(("DataType", "Run", "stimulus_id")):
+        rows[key] = flags([n_voxels + k])
+    return dataset, rows
+
+
+def write_bdata(
+    path: str | os.PathLike,
+    dataset: np.ndarray,
+    metadata: Mapping[str, np.ndarray],
+    *,
+    descriptions: Mapping[str, str] | None = None,
+    attrs: Mapping[str, object] | None = None,
+    camel: bool = False,
+) -> Path:
+    """Write a BData HDF5 file as bdpy saves it (``/dataset``, ``/metadata/{key,description,
+    value}``, ``/header``, ``/vmap``; ``camel``: the older ``dataSet``/``metaData`` names).
+    ``descriptions`` default to '1 = <key>'; ``attrs`` become attributes of the file's root
+    (``simulated`` there marks a SIMULATED file, which ``convert_god`` passes on). Writing the
+    same arrays twice gives identical bytes (no time stamps)."""
+    path = Path(path)
+    descriptions = descriptions or {}
+    data_name, meta_name = ("dataSet", "metaData") if camel else ("dataset", "metadata")
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset(data_name, data=np.asarray(dataset, dtype=float))
+        h5.create_group(meta_name)
+        h5.create_dataset(f"{meta_name}/key", data=[key.encode() for key in metadata])
+        h5.create_dataset(
+            f"{meta_name}/description",
+            data=[descriptions.get(key, f"1 = {key}").encode() for key in metadata],
+        )
+        h5.create_dataset(f"{meta_name}/value", data=np.vstack(list(metadata.values())))
+        h5.create_group("header")
+        h5.create_group("vmap")
+        h5.attrs.update(dict(attrs or {}))
+    return path
 
 
 def _member(group: h5py.Group, names: tuple[str, ...], path: Path):
@@ -221,6 +368,8 @@ def _image_files(names: np.ndarray, stimulus_dir, h5_path: Path) -> list[Path]:
     )
     if stimulus_dir is None:
         raise DatasetError(f"{h5_path}: no stimulus_dir given; {how}")
+    if not Path(stimulus_dir).is_dir():
+        raise DatasetError(f"{h5_path}: the stimulus_dir {stimulus_dir} is not a folder; {how}")
     found: dict[str, list[Path]] = {}
     for path in Path(stimulus_dir).rglob("*"):
         if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
@@ -281,6 +430,7 @@ def _dataset(
             )
             or "none",
             "stimulus_images": f"not redistributable; on request at {IMAGE_REQUEST}",
+            "simulated": 0,
             "neuralign_version": neuralign.__version__,
         },
     )
