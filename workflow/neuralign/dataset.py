@@ -4,8 +4,9 @@ A dataset is an ``xarray.Dataset`` with
 
 - ``responses(stimulus, neuroid, repetition)`` float32, NaN where a repetition is missing,
   and/or ``maps(stimulus, neuroid, y, x)`` float32 (spatially resolved responses, NaN where a
-  position was not shown), and/or ``rdm(subject, stimulus, stimulus_other)`` for RDM-only
-  datasets;
+  position was not shown; optionally the single presentations in
+  ``map_repetitions(stimulus, neuroid, y, x, repetition)``), and/or
+  ``rdm(subject, stimulus, stimulus_other)`` for RDM-only datasets;
 - coords ``stimulus_id`` and ``image_path`` on ``stimulus``; ``neuroid_id``, ``region`` and
   ``subject`` on ``neuroid`` (when there is a ``neuroid`` dim); optional ``object``/``category``;
 - attrs ``dataset``, ``citation``, ``license``.
@@ -54,6 +55,14 @@ def validate_dataset(ds: xr.Dataset, source: str = "<in memory>") -> xr.Dataset:
         for coord in ("y", "x"):
             if coord not in ds.coords:
                 fail(f"coordinate '{coord}' (position in degrees) of 'maps' is missing")
+    if "map_repetitions" in ds:
+        reps = ds["map_repetitions"]
+        dims = ("stimulus", "neuroid", "y", "x", "repetition")
+        if "maps" not in ds or reps.dims != dims or reps.dtype != np.float32:
+            fail(
+                f"'map_repetitions' has dims {reps.dims} and dtype {reps.dtype}; expected "
+                f"float32 {dims} beside 'maps'"
+            )
     if "rdm" in ds:
         rdm = ds["rdm"]
         if rdm.dims != ("subject", "stimulus", "stimulus_other"):

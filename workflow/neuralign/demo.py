@@ -273,3 +273,101 @@ def position_maps(
     rates = population.rates(front_end(shown))  # (image·y·x, neuron)
     maps = rates.reshape(len(images), grid, grid, -1).transpose(0, 3, 1, 2)
     return maps, offsets
+
+
+DEMO_MAPS_IMAGE_DEGREES = 16.0  # nominal size of a demo map image (as in Arcaro et al. 2020)
+
+
+def make_demo_maps(
+    image_dir: str | Path,
+    *,
+    n_images: int,
+    n_neurons: int,
+    n_repetitions: int,
+    grid: int,
+    step: float,
+    image_size: int,
+    seed: int,
+    relative_to: str | Path | None = None,
+) -> xr.Dataset:
+    """SIMULATED position maps (``demo_maps``), writing the ``n_images`` PNG images.
+
+    Each image is shown shifted on grey at every offset of a ``grid`` × ``grid`` grid
+    (``step`` apart, in fractions of the image; ``position_maps``) to virtual neurons whose
+    receptive fields lie near the centre of the field. Coordinates follow the Arcaro 2020
+    converter: ``maps[..., y, x]`` is the response when image point (y, x) (degrees from the
+    image centre, the image spanning ``DEMO_MAPS_IMAGE_DEGREES``) lay at the centre of the
+    field, i.e. over the receptive field of a neuron centred there (the image was shifted by
+    (−y, −x)); a neuron whose receptive field is off centre by d sees image point (y, x) + d.
+    Half the neurons (``array`` ``small_rf``) have narrow receptive fields, half (``large_rf``)
+    wide ones. Counts are Poisson (``map_repetitions``); ``maps`` is their mean and
+    ``true_maps`` the generating rates.
+    """
+    rng = np.random.default_rng(seed)
+    images, objects = random_crops(n_images, image_size, rng)
+    population = VirtualPopulation.draw(n_neurons, rng)
+    small = np.arange(n_neurons) < (n_neurons + 1) // 2
+    population = VirtualPopulation(
+        rf_x=rng.uniform(0.45, 0.55, n_neurons),
+        rf_y=rng.uniform(0.45, 0.55, n_neurons),
+        rf_sigma=np.where(
+            small, rng.uniform(0.04, 0.08, n_neurons), rng.uniform(0.1, 0.2, n_neurons)
+        ),
+        weights=population.weights,
+        baseline=rng.uniform(2.0, 6.0, n_neurons),
+        gain=rng.uniform(0.4, 0.7, n_neurons),
+    )
+    by_offset, offsets = position_maps(population, images, grid, step)
+    true_maps = by_offset[:, :, ::-1, ::-1]  # offset (dy, dx) showed image point (−dy, −dx)
+    counts = rng.poisson(true_maps[..., None], size=(*true_maps.shape, n_repetitions))
+
+    image_dir = Path(image_dir)
+    image_dir.mkdir(parents=True, exist_ok=True)
+    stimulus_ids = [f"demo_maps_{i:02d}" for i in range(n_images)]
+    paths = []
+    for stimulus_id, image in zip(stimulus_ids, images, strict=True):
+        paths.append(image_dir / f"{stimulus_id}.png")
+        Image.fromarray(image).save(paths[-1])
+    degrees = offsets * DEMO_MAPS_IMAGE_DEGREES
+    dims = ("stimulus", "neuroid", "y", "x")
+    return xr.Dataset(
+        {
+            "maps": (dims, counts.mean(axis=-1).astype(np.float32)),
+            "map_repetitions": ((*dims, "repetition"), counts.astype(np.float32)),
+            "true_maps": (dims, true_maps.astype(np.float32)),
+            "tuning": (("neuroid", "channel"), population.weights),
+        },
+        coords={
+            "stimulus_id": ("stimulus", stimulus_ids),
+            "image_path": ("stimulus", image_path_values(paths, relative_to)),
+            "object": ("stimulus", objects),
+            "y": ("y", degrees, {"units": "degrees"}),
+            "x": ("x", degrees, {"units": "degrees"}),
+            "neuroid_id": ("neuroid", [f"virtual_{i:03d}" for i in range(n_neurons)]),
+            "region": ("neuroid", ["simulated"] * n_neurons),
+            "subject": ("neuroid", ["virtual"] * n_neurons),
+            "array": ("neuroid", np.where(small, "small_rf", "large_rf")),
+            "rf_x": ("neuroid", population.rf_x),
+            "rf_y": ("neuroid", population.rf_y),
+            "rf_sigma": ("neuroid", population.rf_sigma),
+            "baseline": ("neuroid", population.baseline),
+            "gain": ("neuroid", population.gain),
+        },
+        attrs={
+            "dataset": "demo_maps",
+            "simulated": 1,
+            "description": "SIMULATED position maps of virtual neurons (neuralign.demo."
+            "make_demo_maps); not recorded data. maps(stimulus, neuroid, y, x) is the mean of "
+            "the Poisson counts map_repetitions over repetitions; (y, x) is the image point, in "
+            "degrees from the image centre, that lay at the field centre (over the receptive "
+            "field of a centred neuron); true_maps are the generating rates; rf_* (fractions "
+            "of the field), tuning, baseline and gain the generating parameters.",
+            "citation": "neuralign built-in demo; photographs from scikit-image (skimage.data)",
+            "license": "simulated responses: MIT; images: see scikit-image data licences",
+            "seed": seed,
+            "grid_size": grid,
+            "grid_step_deg": step * DEMO_MAPS_IMAGE_DEGREES,
+            "image_size_deg": DEMO_MAPS_IMAGE_DEGREES,
+            "neuralign_version": neuralign.__version__,
+        },
+    )

@@ -1,3 +1,169 @@
-def maps_targets():
-    """Outputs of this stage that `rule all` builds."""
-    return []
+include: "maps_common.smk"
+
+
+rule demo_maps_dataset:
+    output:
+        dataset="results/datasets/demo_maps.nc",
+        images=directory("results/datasets/demo_maps/images"),
+    log:
+        "results/logs/datasets/demo_maps.log",
+    conda:
+        "../../envs/neuralign.yaml"
+    params:
+        demo=MAPS["demo"],
+    script:
+        "../scripts/demo_maps_dataset.py"
+
+
+rule arcaro_dataset:
+    input:
+        archive=arcaro_archive,
+    output:
+        dataset="results/datasets/arcaro2020_{monkey}.nc",
+        images=directory("results/datasets/arcaro2020_{monkey}/images"),
+    log:
+        "results/logs/datasets/arcaro2020_{monkey}.log",
+    wildcard_constraints:
+        monkey=one_of(monkey.lower() for monkey in MONKEYS),
+    conda:
+        "../../envs/neuralign.yaml"
+    params:
+        monkey=lambda wildcards: wildcards.monkey.capitalize(),
+        window=MAPS["arcaro2020_window"],
+    script:
+        "../scripts/arcaro_dataset.py"
+
+
+rule map_activations:
+    input:
+        dataset="results/datasets/{dataset}.nc",
+        images="results/datasets/{dataset}/images",
+        # a checkpoint: model's file (workflow/rules/harmonizer_common.smk), as in rule activations
+        checkpoint=lambda wildcards: model_checkpoint(wildcards),
+    output:
+        activations="results/activations/{dataset}/{model}.nc",
+    log:
+        "results/logs/activations/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/activations/{dataset}/{model}.tsv"
+    wildcard_constraints:
+        dataset=one_of(MAP_DATASETS),
+    conda:
+        "../../envs/neuralign.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=gpus(config["activations"]["device"]),
+    params:
+        source=lambda wildcards: MODEL_TABLE.loc[wildcards.model, "source"],
+        layers=model_layers,
+        options=map_activation_options,
+    script:
+        "../scripts/activations.py"
+
+
+rule map_fit:
+    input:
+        dataset="results/datasets/{dataset}.nc",
+        images="results/datasets/{dataset}/images",
+        activations="results/activations/{dataset}/{model}.nc",
+        checkpoint=lambda wildcards: model_checkpoint(wildcards),
+    output:
+        fit="results/maps/{dataset}/{model}.nc",
+    log:
+        "results/logs/maps/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/maps/{dataset}/{model}.tsv"
+    wildcard_constraints:
+        dataset=one_of(MAP_DATASETS),
+    conda:
+        "../../envs/neuralign.yaml"
+    # many small fits: one thread per job, models in parallel
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=gpus(MAPS["device"]),
+    params:
+        source=lambda wildcards: MODEL_TABLE.loc[wildcards.model, "source"],
+        field=map_field,
+        options=MAP_FIT_OPTIONS,
+        image_size=config["activations"]["image_size"],
+    script:
+        "../scripts/map_fit.py"
+
+
+rule map_scores:
+    input:
+        fits=expand("results/maps/{{dataset}}/{model}.nc", model=MODELS),
+    output:
+        table=report(
+            "results/maps/{dataset}.csv",
+            caption="../report/map_scores.rst",
+            category="Maps",
+        ),
+    log:
+        "results/logs/maps/{dataset}.log",
+    wildcard_constraints:
+        dataset=one_of(MAP_DATASETS),
+    conda:
+        "../../envs/neuralign.yaml"
+    params:
+        models=model_rows(),
+    script:
+        "../scripts/map_scores.py"
+
+
+rule figure_map_predictivity:
+    input:
+        table="results/maps/{dataset}.csv",
+    output:
+        png=report(
+            "results/figures/{dataset}/map_predictivity.png",
+            caption="../report/map_predictivity.rst",
+            category="Figures",
+            subcategory="{dataset}",
+        ),
+        pdf="results/figures/{dataset}/map_predictivity.pdf",
+    log:
+        "results/logs/figures/{dataset}/map_predictivity.log",
+    wildcard_constraints:
+        dataset=one_of(MAP_DATASETS),
+    conda:
+        "../../envs/neuralign.yaml"
+    params:
+        mapping=MAPS["mappings"][0],
+        title=lambda wildcards: MAP_TITLES.get(wildcards.dataset, wildcards.dataset),
+    script:
+        "../scripts/figure_map_predictivity.py"
+
+
+rule figure_map_panel:
+    input:
+        dataset="results/datasets/{dataset}.nc",
+        images="results/datasets/{dataset}/images",
+        fits=expand("results/maps/{{dataset}}/{model}.nc", model=by_accuracy()),
+    output:
+        png=report(
+            "results/figures/{dataset}/map_panel.png",
+            caption="../report/map_panel.rst",
+            category="Figures",
+            subcategory="{dataset}",
+        ),
+        pdf="results/figures/{dataset}/map_panel.pdf",
+    log:
+        "results/logs/figures/{dataset}/map_panel.log",
+    wildcard_constraints:
+        dataset=one_of(MAP_DATASETS),
+    conda:
+        "../../envs/neuralign.yaml"
+    params:
+        labels=[
+            f"{model} ({MODEL_TABLE.loc[model, 'imagenet_top1']}% top-1)"
+            for model in by_accuracy()
+        ],
+        mapping=MAPS["mappings"][0],
+        n_images=MAPS["panel_images"],
+    script:
+        "../scripts/figure_map_panel.py"

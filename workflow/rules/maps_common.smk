@@ -1,0 +1,109 @@
+"""Configuration, geometry and helper functions of the map stage (rules: maps.smk)."""
+
+from neuralign.datasets.arcaro2020 import (
+    ARCHIVE_URL,
+    GRID_STEP_DEG,
+    IMAGE_SIZE_DEG,
+    MONKEYS,
+)
+from neuralign.demo import DEMO_MAPS_IMAGE_DEGREES
+from neuralign.maps import grid_field
+
+MAPS = config["maps"]
+MAP_DATASETS = MAPS["datasets"]
+if set(MAP_DATASETS) & set(DATASETS):
+    raise ValueError(
+        f"config: {sorted(set(MAP_DATASETS) & set(DATASETS))} are map datasets; list them "
+        "under maps.datasets only, not under datasets"
+    )
+if MAPS["attribution"] and MAPS["attribution_mapping"] not in MAPS["mappings"]:
+    raise ValueError(
+        f"config: maps.attribution_mapping {MAPS['attribution_mapping']!r} is not one of "
+        f"maps.mappings {MAPS['mappings']}; add it there or set maps.attribution: false"
+    )
+# (image size, grid size, grid step) in degrees: the model's field of view must hold every grid
+# position, so it is fixed before the dataset exists (map_fit checks it against the dataset).
+MAP_GEOMETRY = {
+    "demo_maps": (
+        DEMO_MAPS_IMAGE_DEGREES,
+        MAPS["demo"]["grid"],
+        MAPS["demo"]["step"] * DEMO_MAPS_IMAGE_DEGREES,
+    ),
+    **{
+        f"arcaro2020_{monkey.lower()}": (IMAGE_SIZE_DEG, info.grid, GRID_STEP_DEG)
+        for monkey, info in MONKEYS.items()
+    },
+}
+# the keys map_fit reads (the rest of `maps` must not trigger refits)
+MAP_FIT_OPTIONS = {
+    key: MAPS[key]
+    for key in (
+        "mappings",
+        "pls_components",
+        "relative_alphas",
+        "attribution",
+        "attribution_mapping",
+        "ceiling_splits",
+        "ceiling_seed",
+        "n_bootstrap",
+        "bootstrap_seed",
+        "device",
+    )
+}
+MAP_TITLES = {
+    "demo_maps": "demo maps (SIMULATED)",
+    **{
+        f"arcaro2020_{monkey.lower()}": f"Arcaro 2020, {info.label} ({monkey})"
+        for monkey, info in MONKEYS.items()
+    },
+}
+
+
+def map_field(wildcards):
+    """The model's field of view (degrees) for a map dataset."""
+    return grid_field(*MAP_GEOMETRY[wildcards.dataset])
+
+
+def map_activation_options(wildcards):
+    """Extraction options for map datasets: spatial features of the image on grey in a field
+    of view that holds every grid position (Brain-Score-style placement, no crop)."""
+    image_degrees = MAP_GEOMETRY[wildcards.dataset][0]
+    return {
+        **config["activations"],
+        "reduction": {"method": "spatial", "grid": MAPS["feature_grid"]},
+        "preprocessing": "brainscore",
+        "stimulus_degrees": image_degrees,
+        "model_degrees": map_field(wildcards),
+        "pca_images": None,
+    }
+
+
+def arcaro_archive(wildcards):
+    """The user's copy of the published archive, or a message saying how to provide it."""
+    path = MAPS["arcaro2020_archive"]
+    if not path or not Path(path).is_file():
+        raise WorkflowError(
+            f"config maps.arcaro2020_archive is {path!r}, not a file: download {ARCHIVE_URL} "
+            "(no checksum is published) and set maps.arcaro2020_archive to its path"
+        )
+    return path
+
+
+def by_accuracy():
+    """Model ids of the lowest and the highest ImageNet top-1 (the panel's two models)."""
+    rows = sorted(model_rows(), key=lambda row: row["imagenet_top1"])
+    return [rows[0]["id"], rows[-1]["id"]] if len(rows) > 1 else [rows[0]["id"]]
+
+
+def maps_targets():
+    """Outputs of this stage that `rule all` builds."""
+    return expand(
+        [
+            "results/maps/{dataset}.csv",
+            "results/figures/{dataset}/map_predictivity.png",
+            "results/figures/{dataset}/map_predictivity.pdf",
+            "results/figures/{dataset}/map_panel.png",
+            "results/figures/{dataset}/map_panel.pdf",
+        ],
+        dataset=MAP_DATASETS,
+    )

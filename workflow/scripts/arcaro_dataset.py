@@ -1,0 +1,64 @@
+"""Convert one monkey of a user-provided copy of the published Arcaro 2020 archive."""
+
+import hashlib
+import tempfile
+import zipfile
+from pathlib import Path
+
+from neuralign.dataset import DatasetError, validate_dataset, write_netcdf
+from neuralign.datasets.arcaro2020 import ARCHIVE_URL, convert_arcaro, get_monkey
+from neuralign.logs import log_to
+
+
+def sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def main(archive: str, monkey: str, dataset_path: str, image_dir: str, window, log) -> None:
+    info = get_monkey(monkey)
+    checksum = sha256(archive)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            with zipfile.ZipFile(archive) as handle:
+                members = [
+                    name
+                    for name in handle.namelist()
+                    if name.endswith(info.mat_file) or f"{info.image_folder}/" in name
+                ]
+                handle.extractall(tmp, members)
+        except zipfile.BadZipFile as err:
+            raise DatasetError(
+                f"{archive}: is not a zip archive ({err}); point maps.arcaro2020_archive at "
+                f"a copy of {ARCHIVE_URL}"
+            ) from err
+        mat = [path for path in Path(tmp).rglob(Path(info.mat_file).name)]
+        if not mat:
+            raise DatasetError(f"{archive}: holds no {info.mat_file}; is it {ARCHIVE_URL}?")
+        base = Path(str(mat[0])[: -len(info.mat_file)])
+        ds = convert_arcaro(
+            mat[0],
+            monkey,
+            base / info.image_folder,
+            image_dir,
+            window=tuple(window) if window else None,
+            relative_to=Path(dataset_path).parent,
+        )
+    ds.attrs.update(source_archive=Path(archive).name, source_archive_sha256=checksum)
+    write_netcdf(validate_dataset(ds), dataset_path)
+    log.info("wrote %s from %s (sha256 %s)", dataset_path, archive, checksum)
+
+
+if __name__ == "__main__":
+    with log_to(snakemake.log[0]) as log:
+        main(
+            snakemake.input.archive,
+            snakemake.params.monkey,
+            snakemake.output.dataset,
+            snakemake.output.images,
+            snakemake.params.window,
+            log,
+        )
