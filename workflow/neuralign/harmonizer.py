@@ -26,18 +26,24 @@ human ceiling 0.6575315343478081.
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from scipy.stats import spearmanr
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, TensorDataset
 
-from neuralign.models import save_checkpoint
+from neuralign import synthetic_shortcut as ss
+from neuralign.datasets import clickme
+from neuralign.imagefolder import ImageFolderDataset, imagenet_wnids
+from neuralign.models import ModelError, load_model, parse_source, save_checkpoint
 
 HUMAN_SPEARMAN_CEILING = 0.6575315343478081
 LABEL_SMOOTHING = 0.1
@@ -273,6 +279,18 @@ def evaluation_saliency(
     return torch.cat(maps)
 
 
+def image_spearman(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    human_maps: torch.Tensor,
+) -> np.ndarray:
+    """Spearman correlation of each image's evaluation saliency with its human map."""
+    maps = evaluation_saliency(model, images, labels).flatten(1).double().numpy()
+    human = human_maps.flatten(1).double().cpu().numpy()
+    return np.array([spearmanr(a, b).statistic for a, b in zip(maps, human, strict=True)])
+
+
 def human_alignment(
     model: torch.nn.Module,
     images: torch.Tensor,
@@ -280,10 +298,27 @@ def human_alignment(
     human_maps: torch.Tensor,
 ) -> float:
     """Mean per-image Spearman correlation of saliency and human maps / the human ceiling."""
-    maps = evaluation_saliency(model, images, labels).flatten(1).double().numpy()
-    human = human_maps.flatten(1).double().cpu().numpy()
-    rho = [spearmanr(a, b).statistic for a, b in zip(maps, human, strict=True)]
-    return float(np.mean(rho) / HUMAN_SPEARMAN_CEILING)
+    return (
+        float(np.mean(image_spearman(model, images, labels, human_maps))) / HUMAN_SPEARMAN_CEILING
+    )
+
+
+def alignment_summary(rho: np.ndarray) -> dict:
+    """Human alignment (mean Spearman / ceiling) of per-image correlations, with its SEM."""
+    rho = np.asarray(rho, dtype=float)
+    if not len(rho) or not np.isfinite(rho).all():
+        raise ValueError(
+            f"{np.size(rho) - np.isfinite(rho).sum()} of {np.size(rho)} per-image Spearman "
+            "correlations are undefined (constant saliency or human map)"
+        )
+    sem = rho.std(ddof=1) / np.sqrt(len(rho)) if len(rho) > 1 else float("nan")
+    return {
+        "human_alignment": rho.mean() / HUMAN_SPEARMAN_CEILING,
+        "human_alignment_sem": sem / HUMAN_SPEARMAN_CEILING,
+        "spearman": rho.mean(),
+        "n_images": len(rho),
+        "ceiling": HUMAN_SPEARMAN_CEILING,
+    }
 
 
 @torch.no_grad()
@@ -298,3 +333,236 @@ def accuracy(
             logits = model(images[start : start + batch_size].to(device))
             correct += (logits.argmax(1).cpu() == labels[start : start + batch_size]).sum().item()
     return correct / len(images)
+
+
+# --- workflow runs ----------------------------------------------------------------------------
+
+DATA_KINDS = ("synthetic", "clickme", "clickme+imagenet")
+SYNTHETIC_IMAGES = 1000
+
+
+def checkpoint_arch(source: str) -> str:
+    """The timm architecture a harmonized copy of ``source`` is saved as."""
+    kind, name = parse_source(source)
+    if kind == "torchvision":
+        raise ModelError(
+            f"harmonizer base {source!r}: harmonized checkpoints are timm models; use an "
+            "offline:, timm:, timm-untrained: or checkpoint: source"
+        )
+    if kind == "checkpoint":
+        return torch.load(name, map_location="cpu", weights_only=True)["arch"]
+    return name
+
+
+def synthetic_training_data(
+    n: int, *, seed: int, image_size: int = ss.SIZE, map_fraction: float = 0.5
+) -> TensorDataset:
+    """The synthetic shortcut task (``neuralign.synthetic_shortcut``) at ``image_size``."""
+    images, labels, maps, has_map = ss.make_dataset(n, seed=seed, map_fraction=map_fraction).tensors
+    if image_size != ss.SIZE:
+        images = F.interpolate(images, size=(image_size, image_size), mode="nearest")
+        maps = F.interpolate(maps[:, None], size=(image_size, image_size), mode="nearest")[:, 0]
+    return TensorDataset(images, labels, maps, has_map)
+
+
+def training_data(
+    options: dict,
+    data_config: dict,
+    *,
+    clickme_train: Sequence[str] = (),
+    imagenet_folder: str | None = None,
+) -> Dataset:
+    """The training set of a run: synthetic, ClickMe, or ClickMe mixed with an ImageNet folder."""
+    kind = options["data"]
+    size = options.get("image_size") or data_config["input_size"][-1]
+    limit = options.get("n_images")
+    if kind == "synthetic":
+        return synthetic_training_data(
+            limit or SYNTHETIC_IMAGES, seed=options["seed"], image_size=size
+        )
+    if kind not in DATA_KINDS:
+        raise ValueError(f"harmonizer data {kind!r} unknown; valid: {', '.join(DATA_KINDS)}")
+    if not clickme_train:
+        raise ValueError(
+            f"harmonizer data {kind!r} needs ClickMe training shards "
+            "(config 'harmonizer.clickme.train': a folder of train-<i>.tfrecords)"
+        )
+    mean, std = data_config["mean"], data_config["std"]
+    parts = [
+        clickme.ClickMeDataset(
+            clickme_train, image_size=size, mean=mean, std=std, flip=True, max_images=limit
+        )
+    ]
+    if kind == "clickme+imagenet":
+        if not imagenet_folder:
+            raise ValueError(
+                "harmonizer data 'clickme+imagenet' needs config 'harmonizer.imagenet_train': "
+                "an ImageNet-style folder <wnid>/<image>"
+            )
+        parts.append(
+            ImageFolderDataset(
+                imagenet_folder,
+                data_config,
+                image_size=size,
+                classes=imagenet_wnids(),
+                flip=True,
+                max_images=limit,
+            )
+        )
+    return ConcatDataset(parts) if len(parts) > 1 else parts[0]
+
+
+def harmonize(
+    options: dict,
+    out_dir: str | Path,
+    *,
+    clickme_train: Sequence[str] = (),
+    imagenet_folder: str | None = None,
+    device: str = "cpu",
+    log: Callable[[dict], None] = print,
+) -> list[dict]:
+    """Fine-tune ``options['base']`` with the harmonizer loss; ``out_dir/model.pt`` at the end.
+
+    Resumes from ``out_dir/last.pt`` when it exists (``train`` seeds every epoch, so a resumed
+    run repeats an uninterrupted one). ``options``: a run of config ``harmonizer.runs``.
+    """
+    arch = checkpoint_arch(options["base"])
+    discard_stale_state(out_dir, options)
+    torch.manual_seed(options["seed"])
+    loaded = load_model(options["base"])
+    dataset = training_data(
+        options, loaded.data_config, clickme_train=clickme_train, imagenet_folder=imagenet_folder
+    )
+    loader = DataLoader(
+        dataset,
+        batch_size=options["batch_size"],
+        shuffle=True,
+        num_workers=options.get("num_workers", 0),
+    )
+    model = loaded.module.to(device)
+    return train(
+        model,
+        loader,
+        lam=options["lambda"],
+        epochs=options["epochs"],
+        lr=options["lr"],
+        weight_decay=options["weight_decay"],
+        seed=options["seed"],
+        arch=arch,
+        checkpoint_dir=out_dir,
+        resume=True,
+        log=log,
+        autocast=options.get("autocast", False),
+    )
+
+
+def discard_stale_state(out_dir: str | Path, options: dict) -> bool:
+    """Remove ``out_dir/last.pt`` if it was written by a run with other options.
+
+    The options (all but ``epochs``, which a resumed run may extend) are kept beside it in
+    ``run.json``. Returns whether a checkpoint was removed.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state, record = out_dir / CHECKPOINT_NAME, out_dir / "run.json"
+    current = {key: value for key, value in options.items() if key != "epochs"}
+    previous = json.loads(record.read_text()) if record.is_file() else None
+    stale = state.is_file() and previous != current
+    if stale:
+        state.unlink()
+    record.write_text(json.dumps(current, indent=1, sort_keys=True))
+    return stale
+
+
+def dataset_alignment(model: torch.nn.Module, dataset: Dataset, batch_size: int = 32) -> dict:
+    """``alignment_summary`` of a model over every image of a dataset with human maps."""
+    rho = [
+        image_spearman(model, images, labels, maps)
+        for images, labels, maps, _ in clickme.iterate_batches(dataset, batch_size)
+    ]
+    return alignment_summary(np.concatenate(rho))
+
+
+# --- the offline demo -------------------------------------------------------------------------
+
+
+def shortcut_demo(
+    *,
+    lam: float,
+    n_train: int,
+    n_test: int,
+    epochs: int,
+    lr: float,
+    weight_decay: float,
+    batch_size: int,
+    seed: int,
+    log: Callable[[dict], None] = print,
+) -> pd.DataFrame:
+    """Train ``TinyCNN`` on the synthetic shortcut task at λ = ``lam`` and at λ = 0.
+
+    Both runs start from the same seeded weights and see the same batches. Returns one row per
+    λ: accuracy on a shortcut-free test set and on a test set with the shortcut, and human
+    alignment (mean Spearman / 0.6575) on the shortcut-free set.
+    """
+    train_set = ss.make_dataset(n_train, seed=seed)
+    free = ss.make_dataset(n_test, seed=seed + 10_000, shortcut=False, map_fraction=1.0)
+    cued = ss.make_dataset(n_test, seed=seed + 20_000, map_fraction=1.0)
+    rows = []
+    for value in (lam, 0.0):
+        torch.manual_seed(seed)
+        model = ss.TinyCNN()
+        order = torch.Generator().manual_seed(seed)
+        loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, generator=order)
+        history = train(
+            model,
+            loader,
+            lam=value,
+            epochs=epochs,
+            lr=lr,
+            weight_decay=weight_decay,
+            seed=seed,
+            log=lambda record, value=value: log({"lambda": value, **record}),
+        )
+        images, labels, maps, _ = free.tensors
+        rows.append(
+            {
+                "lambda": value,
+                "shortcut_free_accuracy": accuracy(model, images, labels),
+                "shortcut_accuracy": accuracy(model, *cued.tensors[:2]),
+                "human_alignment": human_alignment(model, images, labels, maps),
+                "train_accuracy": history[-1]["accuracy"],
+                "chance": 1 / ss.NUM_CLASSES,
+                "n_train": n_train,
+                "n_test": n_test,
+                "epochs": epochs,
+                "seed": seed,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def plot_demo(summary: pd.DataFrame):
+    """Two bar panels (human alignment, shortcut-free accuracy) of λ > 0 against λ = 0."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(6.5, 3), layout="constrained")
+    names = [f"λ = {value:g}" for value in summary["lambda"]]
+    colours = ["#0072B2" if value > 0 else "#999999" for value in summary["lambda"]]
+    panels = [
+        ("human_alignment", "human alignment\n(Spearman / human ceiling)"),
+        ("shortcut_free_accuracy", "accuracy, shortcut-free test set"),
+    ]
+    for ax, (column, label) in zip(axes, panels, strict=True):
+        ax.bar(names, summary[column], color=colours)
+        for x, y in enumerate(summary[column]):
+            ax.annotate(f"{y:.2f}", (x, y), ha="center", va="bottom", fontsize=8)
+        ax.set_ylabel(label)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[1].axhline(summary["chance"].iloc[0], color="black", lw=0.8, ls="--", label="chance")
+    axes[1].set_ylim(0, 1)
+    axes[1].legend(fontsize=8, frameon=False)
+    figure.suptitle("Harmonizer on the synthetic shortcut task (SIMULATED)", fontsize=10)
+    return figure

@@ -38,10 +38,35 @@ def score_row(fit: xr.Dataset) -> dict:
     }
 
 
-def scores_table(fit_paths: Sequence[str], models: Sequence[dict], dataset: str) -> pd.DataFrame:
-    """Join model metadata (id, imagenet_top1, family, notes) with their fit summaries."""
+def read_alignment(paths: Sequence[str]) -> dict[str, float]:
+    """{model: human alignment} from the tables of rule human_alignment."""
+    alignment = {}
+    for path in paths:
+        table = pd.read_csv(path)
+        missing = {"model", "human_alignment"} - set(table.columns)
+        if missing:
+            raise ValueError(f"{path}: no column(s) {sorted(missing)}; rerun rule human_alignment")
+        alignment.update(zip(table["model"], table["human_alignment"], strict=True))
+    return alignment
+
+
+def scores_table(
+    fit_paths: Sequence[str],
+    models: Sequence[dict],
+    dataset: str,
+    alignment_paths: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Join model metadata (id, imagenet_top1, family, notes) with their fit summaries.
+
+    With ``alignment_paths`` (tables of rule human_alignment), a ``human_alignment`` column
+    (ClickMe mean Spearman / human ceiling) is added; every model must have a value.
+    """
     if len(fit_paths) != len(models):
         raise ValueError(f"{len(fit_paths)} fits for {len(models)} models")
+    alignment = read_alignment(alignment_paths)
+    lacking = [model["id"] for model in models if alignment_paths and model["id"] not in alignment]
+    if lacking:
+        raise ValueError(f"no human alignment for model(s) {lacking} in {list(alignment_paths)}")
     rows = []
     for path, model in zip(fit_paths, models, strict=True):
         with xr.open_dataset(path) as fit:
@@ -52,6 +77,7 @@ def scores_table(fit_paths: Sequence[str], models: Sequence[dict], dataset: str)
                     "family": model["family"],
                     "imagenet_top1": model["imagenet_top1"],
                     **score_row(fit),
+                    **({"human_alignment": alignment[model["id"]]} if alignment_paths else {}),
                 }
             )
     return pd.DataFrame(rows)

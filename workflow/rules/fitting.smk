@@ -46,6 +46,8 @@ rule rsa_fit:
 rule scores:
     input:
         fits=expand("results/fits/{{dataset}}/{model}.nc", model=MODELS),
+        # human alignment on ClickMe (workflow/rules/harmonizer_common.smk), when configured
+        alignment=lambda wildcards: alignment_files(wildcards),
     output:
         scores=report(
             "results/scores/{dataset}.csv",

@@ -4,8 +4,15 @@ from neuralign.logs import log_to
 from neuralign.scores import scores_table
 
 
-def main(fit_paths: list[str], models: list[dict], dataset: str, out_path: str, log) -> None:
-    table = scores_table(fit_paths, models, dataset)
+def main(
+    fit_paths: list[str],
+    models: list[dict],
+    dataset: str,
+    out_path: str,
+    log,
+    alignment_paths: list[str] = (),
+) -> None:
+    table = scores_table(fit_paths, models, dataset, alignment_paths)
     table.to_csv(out_path, index=False)
     log.info("wrote %s with %d models", out_path, len(table))
 
@@ -18,4 +25,5 @@ if __name__ == "__main__":
             snakemake.wildcards.dataset,
             snakemake.output.scores,
             log,
+            list(snakemake.input.alignment),
         )

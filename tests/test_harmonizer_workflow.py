@@ -1,0 +1,114 @@
+"""The harmonizer in the workflow: a tiny run's checkpoint is extracted and fitted downstream."""
+
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import xarray as xr
+from PIL import Image
+
+from neuralign.models import load_model, state_dict_sha256
+from neuralign.tfrecord import write_examples
+
+MODELS = """id\tsource\timagenet_top1\tfamily\tnotes
+untrained_resnet10t\ttimm-untrained:resnet10t\t0.1\tuntrained\trandom initialisation
+harmonized_tiny\tcheckpoint:results/harmonizer/tiny/model.pt\t0.1\tharmonized\ttest run
+"""
+CONFIG = {
+    "datasets": ["demo"],
+    "demo": {"n_stimuli": 48, "n_neurons": 8, "n_repetitions": 4, "image_size": 64},
+    "activations": {"batch_size": 16, "reduction": {"grid": 1}},
+    "fitting": {"n_splits": 2, "train_size": 0.75, "n_bootstrap": 100},
+    "harmonizer": {
+        "runs": {
+            "tiny": {
+                "base": "timm-untrained:resnet10t",
+                "data": "synthetic",
+                "lambda": 1.0,
+                "epochs": 1,
+                "lr": 0.001,
+                "batch_size": 16,
+                "image_size": 64,
+                "n_images": 32,
+            }
+        },
+        "demo": {"enabled": True, "n_train": 64, "n_test": 32, "epochs": 1, "batch_size": 32},
+    },
+}
+
+
+def write_clickme_val(folder):
+    """Three ClickMe-like records (JPEG image and heatmap, label) in val-0.tfrecords."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    examples = []
+    for label in (1, 2, 3):
+        image = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+        heatmap = np.zeros((256, 256), np.uint8)
+        top, left = rng.integers(0, 200, 2)
+        heatmap[top : top + 56, left : left + 56] = 255
+        examples.append({"image": jpeg(image), "heatmap": jpeg(heatmap), "label": label})
+    write_examples(folder / "val-0.tfrecords", examples)
+
+
+def jpeg(array):
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.workflow
+def test_harmonized_checkpoint_flows_into_fits(run_snakemake, tmp_path):
+    table = tmp_path / "models.tsv"
+    table.write_text(MODELS)
+    write_clickme_val(tmp_path / "clickme")
+    harmonizer = {**CONFIG["harmonizer"], "clickme": {"val": str(tmp_path / "clickme")}}
+    harmonizer["alignment"] = {"batch_size": 2}
+    run_snakemake({**CONFIG, "model_table": str(table), "harmonizer": harmonizer})
+    results = tmp_path / "results"
+
+    history = pd.read_csv(results / "harmonizer" / "tiny" / "history.csv")
+    assert history.columns.tolist() == ["epoch", "loss", "cross_entropy", "alignment", "accuracy"]
+    assert history["epoch"].tolist() == [0] and history["alignment"].iloc[0] > 0
+    harmonized = load_model(f"checkpoint:{results / 'harmonizer' / 'tiny' / 'model.pt'}").module
+    torch.manual_seed(0)
+    base = load_model("timm-untrained:resnet10t").module
+    assert state_dict_sha256(harmonized) != state_dict_sha256(base)  # training changed it
+
+    activations = xr.open_dataset(results / "activations" / "demo" / "harmonized_tiny.nc")
+    assert activations.attrs["weights_sha256"] == state_dict_sha256(harmonized)
+    scores = pd.read_csv(results / "scores" / "demo.csv").set_index("model")
+    assert scores.loc["harmonized_tiny", "family"] == "harmonized"
+    assert scores["raw"].notna().all() and len(scores) == 2
+
+    for model in scores.index:
+        alignment = pd.read_csv(results / "harmonizer" / "alignment" / f"{model}.csv")
+        assert alignment["n_images"].tolist() == [3]
+        assert np.isfinite(alignment["human_alignment"]).all()
+        if "human_alignment" in scores:  # once rule scores reads the alignment tables
+            assert scores.loc[model, "human_alignment"] == alignment["human_alignment"].iloc[0]
+
+    summary = pd.read_csv(results / "harmonizer" / "demo" / "summary.csv")
+    assert summary["lambda"].tolist() == [2.0, 0.0]
+    assert summary[["shortcut_free_accuracy", "human_alignment"]].notna().all().all()
+    for suffix in ("png", "pdf"):
+        assert (results / "figures" / "harmonizer" / f"demo.{suffix}").stat().st_size > 5000
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    ("harmonizer", "message"),
+    [
+        ({"runs": {"r": {"base": "timm-untrained:resnet10t"}}}, "needs ClickMe training shards"),
+        ({"clickme": {"val": "nowhere"}}, r"harmonizer.clickme.val': ClickMe folder nowhere"),
+        ({"runs": {"r": {"base": "timm-untrained:resnet10t", "lamda": 1}}}, "lamda"),
+        ({"runs": {"demo": {"base": "timm-untrained:resnet10t"}}}, "demo"),
+    ],
+)
+def test_bad_harmonizer_config_stops_before_any_job(run_snakemake, harmonizer, message):
+    proc = run_snakemake({"datasets": ["demo"], "harmonizer": harmonizer}, "-n", check=False)
+    assert proc.returncode != 0
+    assert re.search(message, proc.stdout + proc.stderr), proc.stderr
