@@ -51,3 +51,14 @@ def test_figure_draws_every_model_with_its_error_bar():
     assert ax.get_legend() is not None
     with pytest.raises(ValueError, match="mix ceiling formulas"):
         accuracy_vs_predictivity(scores.assign(ceiling_formula=["r/c", "r^2/c"] * 7), "x")
+
+
+def test_harmonized_models_stand_out():
+    scores = scores_table()
+    scores.loc[[5, 9], "family"] = "harmonized"
+    ax = accuracy_vs_predictivity(scores, "test").axes[0]
+    diamonds = [line for line in ax.lines if line.get_marker() == "D"]
+    assert len(diamonds) == 1
+    x = np.asarray(diamonds[0].get_xdata(), dtype=float)
+    np.testing.assert_allclose(x, scores.loc[[5, 9], "imagenet_top1"].to_numpy())
+    assert sum(len(line.get_xdata()) for line in ax.lines if line.get_marker() == "o") == 12

@@ -4,7 +4,24 @@ import re
 import subprocess
 import sys
 
+import pandas as pd
+import yaml
 from conftest import REPO
+
+PAPER_CONFIG = REPO / "config" / "config.yaml"
+MODEL_TABLE = REPO / "config" / "models.tsv"
+
+# Rules that run a network or a solver on `device: cuda`; every other job runs on CPUs.
+GPU_RULES = {
+    "activations",
+    "fit",
+    "fmri_activations",
+    "fmri_fit",
+    "map_activations",
+    "map_fit",
+    "harmonize",
+    "human_alignment",
+}
 
 
 def planned_jobs(stdout: str) -> list[tuple[str, str]]:
@@ -13,7 +30,30 @@ def planned_jobs(stdout: str) -> list[tuple[str, str]]:
     return [(rule, next(iter(re.findall(r"resources: (.*)", body)), "")) for rule, body in jobs]
 
 
+def stand_in_fmri_data(config: dict, workdir) -> None:
+    """Empty stand-ins for the GOD fMRI files, which are checked when the workflow is parsed
+    (they cannot be downloaded in a test); the built datasets make the parse skip the stimuli."""
+    fmri = config.get("fmri") or {}
+    for subject in fmri.get("subjects", []):
+        h5 = workdir / fmri["h5_dir"] / f"{subject}.h5"
+        h5.parent.mkdir(parents=True, exist_ok=True)
+        h5.touch()
+        dataset = workdir / "results" / "datasets" / f"god_fmri_{subject.lower()}.nc"
+        dataset.parent.mkdir(parents=True, exist_ok=True)
+        dataset.touch()
+
+
+def stand_in_arcaro_archive(config: dict, workdir) -> None:
+    """An empty stand-in for the user-provided Arcaro archive (a dry run does not open it)."""
+    archive = workdir / config["maps"]["arcaro2020_archive"]
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    archive.touch()
+
+
 def test_paper_dry_run_requests_gpus_for_extraction_and_fitting(tmp_path):
+    config = yaml.safe_load(PAPER_CONFIG.read_text())
+    stand_in_fmri_data(config, tmp_path)
+    stand_in_arcaro_archive(config, tmp_path)
     proc = subprocess.run(
         [
             sys.executable,
@@ -25,20 +65,25 @@ def test_paper_dry_run_requests_gpus_for_extraction_and_fitting(tmp_path):
             "--directory",
             str(tmp_path),
             "--configfile",
-            str(REPO / "config" / "config.yaml"),
+            str(PAPER_CONFIG),
             "--config",
-            f"model_table={REPO / 'config' / 'models.tsv'}",
+            f"model_table={MODEL_TABLE}",
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     jobs = planned_jobs(proc.stdout)
     rules = {rule for rule, _ in jobs}
     assert {"download", "majajhong2015_dataset", "activations", "fit", "scores"} <= rules
+    assert {"arcaro_dataset", "map_fit", "figure_map_panel", "fmri_fit", "figure_fmri"} <= rules
     for rule, resources in jobs:
         wants_gpu = "gpu=1" in resources
-        assert wants_gpu == (rule in ("activations", "fit")), (rule, resources)
-    n_models = len((REPO / "config" / "models.tsv").read_text().splitlines()) - 1
-    assert sum(rule == "activations" for rule, _ in jobs) == n_models
+        assert wants_gpu == (rule in GPU_RULES), (rule, resources)
+    n_models = len(pd.read_csv(MODEL_TABLE, sep="\t", comment="#"))
+    assert n_models >= 120
+    n_activations = sum(rule == "activations" for rule, _ in jobs)
+    assert n_activations == n_models * len(config["datasets"])
+    n_map_fits = sum(rule == "map_fit" for rule, _ in jobs)
+    assert n_map_fits == n_models * len(config["maps"]["datasets"])

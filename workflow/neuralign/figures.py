@@ -23,31 +23,41 @@ FORMULA_LABELS = {"r/c": "r / c", "(r/c)^2": "(r / c)²", "r^2/c": "r² / c"}
 THRESHOLD = 70.0  # ImageNet top-1 (%) past which the paper finds predictivity falling
 
 
+def family_points(ax: plt.Axes, table: pd.DataFrame, column: str) -> None:
+    """ImageNet top-1 against ``column`` with its 95% CI (``<column>_ci_low/high``), one colour
+    per family, each point labelled; harmonized models stand out (large diamonds)."""
+    for family, group in table.groupby("family", sort=False):
+        low, high = group[f"{column}_ci_low"], group[f"{column}_ci_high"]
+        highlight = family == "harmonized"
+        ax.errorbar(
+            group["imagenet_top1"],
+            group[column],
+            yerr=[group[column] - low, high - group[column]],
+            fmt="D" if highlight else "o",
+            markersize=9 if highlight else 6,
+            markeredgecolor="black" if highlight else None,
+            capsize=3,
+            color=FAMILY_COLOURS.get(family, "black"),
+            label=family,
+            zorder=3 if highlight else 2,
+        )
+        for _, row in group.iterrows():
+            ax.annotate(
+                row["model"],
+                (row["imagenet_top1"], row[column]),
+                fontsize=7,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
+
+
 def accuracy_vs_predictivity(scores: pd.DataFrame, title: str) -> plt.Figure:
     """ImageNet top-1 (x) against ceiled predictivity (y) with 95% CIs, coloured by family."""
     formulas = scores["ceiling_formula"].unique()
     if len(formulas) != 1:
         raise ValueError(f"scores mix ceiling formulas {list(formulas)}")
     fig, ax = plt.subplots(figsize=(6, 4.5), layout="constrained")
-    for family, group in scores.groupby("family", sort=False):
-        yerr = [group["ceiled"] - group["ceiled_ci_low"], group["ceiled_ci_high"] - group["ceiled"]]
-        ax.errorbar(
-            group["imagenet_top1"],
-            group["ceiled"],
-            yerr=yerr,
-            fmt="o",
-            capsize=3,
-            color=FAMILY_COLOURS.get(family, "black"),
-            label=family,
-        )
-        for _, row in group.iterrows():
-            ax.annotate(
-                row["model"],
-                (row["imagenet_top1"], row["ceiled"]),
-                fontsize=7,
-                xytext=(4, 4),
-                textcoords="offset points",
-            )
+    family_points(ax, scores, "ceiled")
     trained = scores[scores["family"] != "untrained"]
     if len(trained) >= 3:  # quadratic trend over trained models, as in the paper's figure 1
         coef = np.polyfit(trained["imagenet_top1"], trained["ceiled"], 2)
@@ -95,3 +105,134 @@ def accuracy_correlations(
             }
         )
     return pd.DataFrame(rows)
+
+
+def map_predictivity_vs_accuracy(table: pd.DataFrame, mapping: str, title: str) -> plt.Figure:
+    """Per array, ImageNet top-1 (x) against raw map predictivity (y, median over neuroids of
+    the mean held-out r) with 95% bootstrap CIs over images; ceilings as horizontal lines."""
+    table = table[table["mapping"] == mapping]
+    arrays = list(dict.fromkeys(table["array"]))
+    fig, axes = plt.subplots(
+        1, len(arrays), figsize=(4.5 * len(arrays), 4), layout="constrained", squeeze=False
+    )
+    for ax, array in zip(axes[0], arrays, strict=True):
+        rows = table[table["array"] == array]
+        family_points(ax, rows, "raw")
+        ceilings = [("neighbour_ceiling", ":", "best other neuroid (published)")]
+        if "split_half_ceiling" in rows:
+            ceilings.insert(0, ("split_half_ceiling", "--", "split-half ceiling"))
+        for column, style, label in ceilings:
+            if rows[column].notna().any():
+                ax.axhline(rows[column].iloc[0], color="black", ls=style, lw=1, label=label)
+        ax.set_title(f"{title}: {array}")
+        ax.set_xlabel("ImageNet top-1 accuracy (%)")
+        ax.set_ylabel(f"map predictivity (median r, {mapping})")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return fig
+
+
+def map_panel(
+    images: list[np.ndarray],
+    it_maps: np.ndarray,
+    predictions: dict[str, np.ndarray],
+    extent: tuple[float, float, float, float],
+    grid_extent: tuple[float, float, float, float],
+    neuroid: str,
+) -> plt.Figure:
+    """Rows: images; columns: the image, the IT map of ``neuroid`` and each model's held-out
+    predicted map (``predictions``: label → (image, y, x)), maps drawn over their positions in
+    degrees (``grid_extent``) beside the image (``extent``)."""
+    columns = 2 + len(predictions)
+    fig, axes = plt.subplots(
+        len(images),
+        columns,
+        figsize=(2.4 * columns, 2.4 * len(images)),
+        squeeze=False,
+        layout="constrained",
+    )
+    for i, image in enumerate(images):
+        axes[i, 0].imshow(image, extent=extent)
+        panels = [("IT map" if i == 0 else None, it_maps[i])]
+        panels += [(label if i == 0 else None, maps[i]) for label, maps in predictions.items()]
+        for j, (label, values) in enumerate(panels, start=1):
+            axes[i, j].imshow(values, extent=grid_extent, origin="upper", cmap="magma")
+            if label:
+                axes[i, j].set_title(label, fontsize=8)
+        for ax in axes[i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_title(f"image (neuroid {neuroid})", fontsize=8)
+    return fig
+
+
+MODEL_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+DIRECTION_LABELS = {
+    "decoding": "decoding (ROI voxels → units)",
+    "encoding": "encoding (units → ROI voxels)",
+}
+
+
+def fmri_roi_layer(
+    summary: pd.DataFrame, comparison: pd.DataFrame, direction: str, alpha: float = 0.05
+) -> plt.Figure:
+    """The fMRI experiment as on the poster: one panel per ROI, median r over targets (mean
+    over subjects) against layer position for each model, with 95% bootstrap CIs over test
+    images (band) and single subjects (thin lines); * marks layer positions where the first two
+    models differ with paired bootstrap p < ``alpha``. The title says SIMULATED when the
+    summary's ``simulated`` column does."""
+    rows = summary[summary["direction"] == direction]
+    rois = list(dict.fromkeys(rows["roi"]))
+    models = list(dict.fromkeys(rows["model"]))
+    n_cols = min(5, len(rois))
+    n_rows = -(-len(rois) // n_cols)
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=(2.6 * n_cols, 2.4 * n_rows + 0.6),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
+    )
+    pairs = comparison[(comparison["direction"] == direction) & (comparison["subject"] == "all")]
+    for ax, roi in zip(axes.flat, rois, strict=False):
+        for colour, model in zip(MODEL_COLOURS, models, strict=False):
+            part = rows[(rows["roi"] == roi) & (rows["model"] == model)]
+            for _, subject in part[part["subject"] != "all"].groupby("subject"):
+                ax.plot(
+                    subject["layer_index"], subject["median_r"], color=colour, lw=0.5, alpha=0.4
+                )
+            mean = part[part["subject"] == "all"]
+            ax.fill_between(
+                mean["layer_index"], mean["ci_low"], mean["ci_high"], color=colour, alpha=0.2, lw=0
+            )
+            ax.plot(mean["layer_index"], mean["median_r"], "o-", color=colour, ms=3, label=model)
+        if len(models) >= 2:
+            first = pairs[
+                (pairs["roi"] == roi)
+                & (pairs["model_a"] == models[0])
+                & (pairs["model_b"] == models[1])
+                & (pairs["p_bootstrap"] < alpha)
+            ]
+            for index in first["layer_index"]:
+                ax.annotate(
+                    "*", (index, 1), xycoords=("data", "axes fraction"), ha="center", va="top"
+                )
+        ax.set_title(roi, fontsize=9)
+        ax.axhline(0, color="black", lw=0.5)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(rois) :]:
+        ax.set_visible(False)
+    bottom = [axes.flat[k] for k in range(len(rois)) if k + n_cols >= len(rois)]
+    for ax in bottom:
+        ax.set_xlabel("layer (evenly spaced)")
+        ax.xaxis.set_tick_params(labelbottom=True)
+    axes.flat[0].set_xticks(sorted(rows["layer_index"].unique()))
+    for ax in axes[:, 0]:
+        ax.set_ylabel("median Pearson r")
+    axes.flat[0].legend(fontsize=7)
+    simulated = "simulated" in rows and rows["simulated"].astype(bool).any()
+    data = "SIMULATED fMRI in the GOD layout (offline demo)" if simulated else "GOD fMRI"
+    fig.suptitle(f"{data}, {DIRECTION_LABELS.get(direction, direction)}", fontsize=10)
+    return fig
