@@ -152,6 +152,19 @@ class VirtualPopulation:
             )
         )
 
+    def neuroid_coords(self) -> dict[str, tuple[str, object]]:
+        """Neuroid coords of a dataset: ids, region, subject and the generating parameters."""
+        n = len(self.rf_x)
+        return {
+            "neuroid_id": ("neuroid", [f"virtual_{i:03d}" for i in range(n)]),
+            "region": ("neuroid", ["simulated"] * n),
+            "subject": ("neuroid", ["virtual"] * n),
+            **{
+                name: ("neuroid", getattr(self, name))
+                for name in ("rf_x", "rf_y", "rf_sigma", "baseline", "gain")
+            },
+        }
+
     def receptive_fields(self, size: int = FRONT_END_SIZE) -> np.ndarray:
         """Gaussian receptive fields (neuron, size, size), each summing to one."""
         grid = (np.arange(size) + 0.5) / size
@@ -170,6 +183,16 @@ class VirtualPopulation:
         drive = self.drive(features)
         z = (drive - drive.mean(axis=0)) / drive.std(axis=0)
         return self.baseline * np.exp(self.gain * z)
+
+
+def save_pngs(images: np.ndarray, stimulus_ids: list[str], image_dir: str | Path) -> list[Path]:
+    """Write each image as ``<image_dir>/<stimulus_id>.png``; returns the paths."""
+    image_dir = Path(image_dir)
+    image_dir.mkdir(parents=True, exist_ok=True)
+    paths = [image_dir / f"{stimulus_id}.png" for stimulus_id in stimulus_ids]
+    for path, image in zip(paths, images, strict=True):
+        Image.fromarray(image).save(path)
+    return paths
 
 
 def true_ceiling(rates: np.ndarray, n_repetitions: int) -> np.ndarray:
@@ -199,16 +222,8 @@ def make_demo(
     rates = population.rates(front_end(images))
     counts = rng.poisson(rates[..., None], size=(*rates.shape, n_repetitions))
 
-    image_dir = Path(image_dir)
-    image_dir.mkdir(parents=True, exist_ok=True)
     stimulus_ids = [f"demo_{i:04d}" for i in range(n_stimuli)]
-    paths = []
-    for stimulus_id, image in zip(stimulus_ids, images, strict=True):
-        path = image_dir / f"{stimulus_id}.png"
-        Image.fromarray(image).save(path)
-        paths.append(path)
-
-    neuroid_ids = [f"virtual_{i:03d}" for i in range(n_neurons)]
+    paths = save_pngs(images, stimulus_ids, image_dir)
     return xr.Dataset(
         {
             "responses": (("stimulus", "neuroid", "repetition"), counts.astype(np.float32)),
@@ -220,14 +235,7 @@ def make_demo(
             "stimulus_id": ("stimulus", stimulus_ids),
             "image_path": ("stimulus", image_path_values(paths, relative_to)),
             "object": ("stimulus", objects),
-            "neuroid_id": ("neuroid", neuroid_ids),
-            "region": ("neuroid", ["simulated"] * n_neurons),
-            "subject": ("neuroid", ["virtual"] * n_neurons),
-            "rf_x": ("neuroid", population.rf_x),
-            "rf_y": ("neuroid", population.rf_y),
-            "rf_sigma": ("neuroid", population.rf_sigma),
-            "baseline": ("neuroid", population.baseline),
-            "gain": ("neuroid", population.gain),
+            **population.neuroid_coords(),
         },
         attrs={
             "dataset": "demo",
@@ -321,13 +329,8 @@ def make_demo_maps(
     true_maps = by_offset[:, :, ::-1, ::-1]  # offset (dy, dx) showed image point (−dy, −dx)
     counts = rng.poisson(true_maps[..., None], size=(*true_maps.shape, n_repetitions))
 
-    image_dir = Path(image_dir)
-    image_dir.mkdir(parents=True, exist_ok=True)
     stimulus_ids = [f"demo_maps_{i:02d}" for i in range(n_images)]
-    paths = []
-    for stimulus_id, image in zip(stimulus_ids, images, strict=True):
-        paths.append(image_dir / f"{stimulus_id}.png")
-        Image.fromarray(image).save(paths[-1])
+    paths = save_pngs(images, stimulus_ids, image_dir)
     degrees = offsets * DEMO_MAPS_IMAGE_DEGREES
     dims = ("stimulus", "neuroid", "y", "x")
     return xr.Dataset(
@@ -343,15 +346,8 @@ def make_demo_maps(
             "object": ("stimulus", objects),
             "y": ("y", degrees, {"units": "degrees"}),
             "x": ("x", degrees, {"units": "degrees"}),
-            "neuroid_id": ("neuroid", [f"virtual_{i:03d}" for i in range(n_neurons)]),
-            "region": ("neuroid", ["simulated"] * n_neurons),
-            "subject": ("neuroid", ["virtual"] * n_neurons),
+            **population.neuroid_coords(),
             "array": ("neuroid", np.where(small, "small_rf", "large_rf")),
-            "rf_x": ("neuroid", population.rf_x),
-            "rf_y": ("neuroid", population.rf_y),
-            "rf_sigma": ("neuroid", population.rf_sigma),
-            "baseline": ("neuroid", population.baseline),
-            "gain": ("neuroid", population.gain),
         },
         attrs={
             "dataset": "demo_maps",
