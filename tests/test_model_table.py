@@ -4,14 +4,17 @@ import pandas as pd
 import pytest
 import timm
 import torchvision
+import yaml
 from conftest import REPO
 from snakemake.utils import validate
 
 from neuralign import offline_weights
+from neuralign.config import check_layer_config
 from neuralign.layers import default_layers
 from neuralign.models import build_architecture, read_model_table
 
 TABLE_PATH = REPO / "config" / "models.tsv"
+PAPER_CONFIG = REPO / "config" / "config.yaml"
 SCHEMA = REPO / "workflow" / "schemas" / "models.schema.yaml"
 TIMM_RESULTS = REPO / "config" / "sources" / "timm_results_imagenet.csv"
 TIMM_RESULTS_COMMIT = "4e5207c7bb6592474ca56e28b2cf85be8f1a550f"
@@ -103,11 +106,22 @@ def test_torchvision_weights_match_torchvision_metadata(table):
     names = timm_names(table)
     archs = names[names.str.endswith(".tv_in1k")].str.removesuffix(".tv_in1k").to_dict()
     archs["mobilenetv2_100"] = "mobilenet_v2"  # offline copy of torchvision's weights
-    assert len(archs) >= 10
-    for model, arch in archs.items():
-        meta = torchvision.models.get_model_weights(arch)["IMAGENET1K_V1"].meta
+    torchvision_rows = table["source"].str.startswith("torchvision:")
+    archs.update(table.loc[torchvision_rows, "source"].str.removeprefix("torchvision:").to_dict())
+    assert len(archs) >= 15
+    for model, name in archs.items():
+        arch, _, weights = name.partition(".")
+        meta = torchvision.models.get_model_weights(arch)[weights or "IMAGENET1K_V1"].meta
         assert table.loc[model, "imagenet_top1"] == meta["_metrics"]["ImageNet-1K"]["acc@1"]
     assert table.loc["resnet50_tv", "imagenet_top1"] == 76.13
+    assert table.loc["alexnet_tv", "imagenet_top1"] == 56.522
+
+
+def test_the_paper_config_names_the_layers_of_every_torchvision_model(table):
+    """torchvision models have no stage list; config.yaml names their layers, and they exist."""
+    activations = yaml.safe_load(PAPER_CONFIG.read_text())["activations"]
+    activations.setdefault("model_layers", {})
+    check_layer_config(activations, table, list(table.index))
 
 
 def test_timm_numbers_are_those_of_timms_results_at_the_default_input_size(table):
