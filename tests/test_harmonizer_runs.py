@@ -11,7 +11,7 @@ from neuralign import synthetic_shortcut as ss
 from neuralign import tfrecord as tr
 from neuralign.datasets import clickme
 from neuralign.models import ModelError, save_checkpoint
-from neuralign.scores import scores_table
+from neuralign.scores import SUMMARY_COLUMNS, scores_table
 
 RUN = {"data": "synthetic", "seed": 3, "image_size": 48, "n_images": 10}
 CONFIG = {"input_size": (3, 224, 224), "mean": (0.5,) * 3, "std": (0.5,) * 3}
@@ -105,19 +105,7 @@ def test_scores_table_gets_human_alignment_column(tmp_path):
     import xarray as xr
 
     fit = xr.Dataset(
-        {
-            name: ((), 0.5)
-            for name in (
-                "raw",
-                "raw_sem",
-                "raw_ci_low",
-                "raw_ci_high",
-                "ceiling",
-                "ceiled",
-                "ceiled_ci_low",
-                "ceiled_ci_high",
-            )
-        },
+        {name: ((), 0.5) for name in SUMMARY_COLUMNS},
         coords={"split": [0, 1]},
         attrs={"ceiling_formula": "r^2/c"},
     )

@@ -4,13 +4,9 @@ from pathlib import Path
 
 import torch
 
-from neuralign import preprocessing
-from neuralign.activations import extract_to_file, run_options
-from neuralign.cache import cached, content_key
 from neuralign.dataset import open_dataset
-from neuralign.layers import resolve_layers
+from neuralign.extraction import extract_cached
 from neuralign.logs import log_to
-from neuralign.models import load_model
 
 
 def god_stimuli(dataset_paths: list[str]) -> tuple[list[str], list[str]]:
@@ -40,35 +36,10 @@ def main(
 ) -> None:
     torch.set_num_threads(threads)
     ids, paths = god_stimuli(dataset_paths)
-    model = load_model(source)
-    layers = resolve_layers(model.module, layer_spec, model_id)
     reduction = {"method": "sample", "units": units, "seed": seed}
-    attrs = {
-        "dataset": "god_fmri",
-        "model": model_id,
-        "model_source": source,
-        "weights_sha256": model.weights_sha256,
-        "preprocessing": preprocessing.describe(model.data_config, options),
-    }
-    key = content_key({**attrs, "layers": layers, "reduction": reduction, "ids": ids}, paths)
-    log.info("%s: %d images, layers %s, cache key %s", source, len(paths), layers, key)
-
-    def compute(path: Path) -> None:
-        extract_to_file(
-            model,
-            paths,
-            ids,
-            layers,
-            path,
-            {**attrs, "cache_key": key},
-            transform=preprocessing.make_transform(model.data_config, options),
-            reduction=reduction,
-            **run_options(options),
-            progress=True,
-        )
-
-    hit = cached(key, options["cache_dir"], out_path, compute)
-    log.info("cache %s", "hit: copied, nothing recomputed" if hit else "miss: extracted")
+    extract_cached(
+        source, model_id, layer_spec, "god_fmri", ids, paths, out_path, options, reduction, log
+    )
 
 
 if __name__ == "__main__":
