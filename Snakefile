@@ -29,6 +29,7 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/maps.smk"
 include: "workflow/rules/fmri.smk"
 include: "workflow/rules/harmonizer.smk"
+include: "workflow/rules/imagenet.smk"
 
 
 rule all:
@@ -38,3 +39,4 @@ rule all:
         maps_targets(),
         fmri_targets(),
         harmonizer_targets(),
+        imagenet_targets(),

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from neuralign.config import ConfigError, check_layer_config
+from neuralign.config import ConfigError, check_layer_config, check_model_files
 
 TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
 
@@ -66,3 +66,15 @@ def test_torchvision_models_need_named_layers():
     with pytest.raises(ConfigError, match="activations.model_layers.alexnet"):
         check_layer_config(activations, table, ["alexnet"])
     check_layer_config({**activations, "model_layers": {"alexnet": 8}}, table, ["alexnet"])
+
+
+def test_keras_models_need_their_file_and_named_layers(tmp_path):
+    url = "https://storage.googleapis.com/serrelab/prj_harmonization/models/vgg16_harmonized.h5"
+    path = tmp_path / "vgg16_harmonized.h5"
+    table = pd.DataFrame({"source": [f"keras:{path}"], "notes": [url]}, index=["vgg"])
+    with pytest.raises(ConfigError, match=rf"'vgg': Keras model file {path} does not exist.*{url}"):
+        check_model_files(table, ["vgg"])
+    with pytest.raises(ConfigError, match="activations.model_layers.vgg"):
+        check_layer_config({"layers": "stages", "model_layers": {}}, table, ["vgg"])
+    path.touch()
+    check_model_files(table, ["vgg"])

@@ -12,7 +12,7 @@ import yaml
 from conftest import REPO
 from PIL import Image
 from test_god_fmri import write_bdata
-from test_paper_config import planned_jobs
+from test_paper_config import planned_jobs, stand_in_user_files
 
 from neuralign.dataset import open_dataset
 from neuralign.datasets.god_fmri import IMAGE_REQUEST, image_name
@@ -166,6 +166,7 @@ def test_paper_config_plans_the_fmri_experiment_on_gpus(run_snakemake, tmp_path)
     paper["model_table"] = str(REPO / "config" / "models.tsv")
     paper["fmri"].update(h5_dir=str(h5_dir), stimulus_dir=str(images))
     paper["maps"]["datasets"] = []  # the Arcaro archive is a user-provided file
+    stand_in_user_files(paper, tmp_path)
     jobs = planned_jobs(run_snakemake(paper, "-n").stdout)
     counts = pd.Series([rule for rule, _ in jobs]).value_counts()
     assert counts["god_fmri_dataset"] == 5 and counts["fmri_activations"] == 2

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import write_summary_fit
 from scipy.stats import spearmanr
 
 from neuralign import harmonizer as hz
@@ -11,7 +12,7 @@ from neuralign import synthetic_shortcut as ss
 from neuralign import tfrecord as tr
 from neuralign.datasets import clickme
 from neuralign.models import ModelError, save_checkpoint
-from neuralign.scores import SUMMARY_COLUMNS, scores_table
+from neuralign.scores import scores_table
 
 RUN = {"data": "synthetic", "seed": 3, "image_size": 48, "n_images": 10}
 CONFIG = {"input_size": (3, 224, 224), "mean": (0.5,) * 3, "std": (0.5,) * 3}
@@ -102,15 +103,7 @@ def test_alignment_summary_and_dataset_alignment():
 
 
 def test_scores_table_gets_human_alignment_column(tmp_path):
-    import xarray as xr
-
-    fit = xr.Dataset(
-        {name: ((), 0.5) for name in SUMMARY_COLUMNS},
-        coords={"split": [0, 1]},
-        attrs={"ceiling_formula": "r^2/c"},
-    )
-    fit["chosen_layer"] = ("split", ["a", "a"])
-    fit.to_netcdf(tmp_path / "fit.nc")
+    write_summary_fit(tmp_path / "fit.nc")
     models = [{"id": "m", "family": "harmonized", "imagenet_top1": 1.0, "notes": ""}]
     pd.DataFrame({"model": ["m"], "human_alignment": [0.7]}).to_csv(tmp_path / "m.csv")
     table = scores_table([tmp_path / "fit.nc"], models, "demo", [tmp_path / "m.csv"])

@@ -1,6 +1,8 @@
-"""The harmonizer in the workflow: a tiny run's checkpoint is extracted and fitted downstream."""
+"""The harmonizer in the workflow: a tiny run's checkpoint is extracted and fitted downstream,
+beside a Keras model file (the form of the published harmonized models)."""
 
 import io
+import os
 import re
 
 import numpy as np
@@ -10,6 +12,7 @@ import torch
 import xarray as xr
 from PIL import Image
 
+from neuralign.activations import layer_names
 from neuralign.models import load_model, state_dict_sha256
 from neuralign.tfrecord import write_examples
 
@@ -40,6 +43,23 @@ CONFIG = {
 }
 
 
+KERAS_LAYERS = ["conv1", "bn1", "conv2", "pool"]
+
+
+def write_keras_model(path):
+    """A small Keras CNN saved as HDF5 with ``model.save``."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    layers = keras.layers
+    inputs = keras.Input((64, 64, 3))
+    x = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu", name="conv1")(inputs)
+    x = layers.BatchNormalization(name="bn1")(x)
+    x = layers.Conv2D(16, 3, strides=2, padding="same", activation="relu", name="conv2")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    keras.Model(inputs, layers.Dense(10, name="logits")(x)).save(path)
+
+
 def write_clickme_val(folder):
     """Three ClickMe-like records (JPEG image and heatmap, label) in val-0.tfrecords."""
     folder.mkdir()
@@ -61,13 +81,18 @@ def jpeg(array):
 
 
 @pytest.mark.workflow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # keras's own, when saving
 def test_harmonized_checkpoint_flows_into_fits(run_snakemake, tmp_path):
     table = tmp_path / "models.tsv"
-    table.write_text(MODELS)
+    keras_file = tmp_path / "keras_tiny.h5"
+    write_keras_model(keras_file)
+    table.write_text(f"{MODELS}keras_tiny\tkeras:{keras_file}\t0.1\tharmonized\ttest model\n")
     write_clickme_val(tmp_path / "clickme")
     harmonizer = {**CONFIG["harmonizer"], "clickme": {"val": str(tmp_path / "clickme")}}
     harmonizer["alignment"] = {"batch_size": 2}
-    run_snakemake({**CONFIG, "model_table": str(table), "harmonizer": harmonizer})
+    activations = {**CONFIG["activations"], "model_layers": {"keras_tiny": KERAS_LAYERS}}
+    config = {**CONFIG, "activations": activations, "harmonizer": harmonizer}
+    run_snakemake({**config, "model_table": str(table)})
     results = tmp_path / "results"
 
     history = pd.read_csv(results / "harmonizer" / "tiny" / "history.csv")
@@ -80,9 +105,13 @@ def test_harmonized_checkpoint_flows_into_fits(run_snakemake, tmp_path):
 
     activations = xr.open_dataset(results / "activations" / "demo" / "harmonized_tiny.nc")
     assert activations.attrs["weights_sha256"] == state_dict_sha256(harmonized)
+    keras_activations = xr.open_dataset(results / "activations" / "demo" / "keras_tiny.nc")
+    assert layer_names(keras_activations) == KERAS_LAYERS
+    keras_model = load_model(f"keras:{keras_file}").module
+    assert keras_activations.attrs["weights_sha256"] == state_dict_sha256(keras_model)
     scores = pd.read_csv(results / "scores" / "demo.csv").set_index("model")
     assert scores.loc["harmonized_tiny", "family"] == "harmonized"
-    assert scores["raw"].notna().all() and len(scores) == 2
+    assert scores["raw"].notna().all() and len(scores) == 3
 
     for model in scores.index:
         alignment = pd.read_csv(results / "harmonizer" / "alignment" / f"{model}.csv")

@@ -8,6 +8,8 @@ import pandas as pd
 import yaml
 from conftest import REPO
 
+from neuralign import robust_models
+
 PAPER_CONFIG = REPO / "config" / "config.yaml"
 MODEL_TABLE = REPO / "config" / "models.tsv"
 
@@ -21,6 +23,7 @@ GPU_RULES = {
     "map_fit",
     "harmonize",
     "human_alignment",
+    "imagenet_accuracy",
 }
 
 
@@ -50,10 +53,24 @@ def stand_in_arcaro_archive(config: dict, workdir) -> None:
     archive.touch()
 
 
+def stand_in_user_files(config: dict, workdir) -> list[str]:
+    """Empty stand-ins for the harmonized Keras models and the ImageNet validation folder
+    (user-provided, checked when the workflow is parsed); returns the harmonized model ids."""
+    table = pd.read_csv(MODEL_TABLE, sep="\t", comment="#")
+    keras = table[table["source"].str.startswith("keras:")]
+    for source in keras["source"]:
+        path = workdir / source.removeprefix("keras:")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    (workdir / config["imagenet"]["val_dir"]).mkdir(parents=True)
+    return keras["id"].tolist()
+
+
 def test_paper_dry_run_requests_gpus_for_extraction_and_fitting(tmp_path):
     config = yaml.safe_load(PAPER_CONFIG.read_text())
     stand_in_fmri_data(config, tmp_path)
     stand_in_arcaro_archive(config, tmp_path)
+    harmonized = stand_in_user_files(config, tmp_path)
     proc = subprocess.run(
         [
             sys.executable,
@@ -87,3 +104,15 @@ def test_paper_dry_run_requests_gpus_for_extraction_and_fitting(tmp_path):
     assert n_activations == n_models * len(config["datasets"])
     n_map_fits = sum(rule == "map_fit" for rule, _ in jobs)
     assert n_map_fits == n_models * len(config["maps"]["datasets"])
+    # robust: checkpoints are published with a sha256, so rule download fetches them
+    downloads = set(re.findall(r"^    output: (resources/\S+)$", proc.stdout, re.M))
+    assert set(robust_models.remote_files()) <= downloads
+    # harmonized models: their top-1 is measured, and the scores and map tables wait for it
+    measured = {f"results/imagenet/{model}.csv" for model in harmonized}
+    outputs = set(re.findall(r"^    output: (results/imagenet/\S+\.csv)$", proc.stdout, re.M))
+    assert len(harmonized) == 3 and outputs == measured
+    for rule, target in [("scores", "results/scores/"), ("map_scores", "results/maps/")]:
+        inputs = re.findall(
+            rf"^rule {rule}:\n    input: (.*)\n    output: {target}", proc.stdout, re.M
+        )
+        assert inputs and all(measured <= set(line.split(", ")) for line in inputs), rule

@@ -117,6 +117,17 @@ def check_reduction(activations: Mapping) -> None:
         raise ConfigError(f"config 'activations.pca_images': {folder} is not a folder")
 
 
+def check_model_files(table: pd.DataFrame, models: list[str]) -> None:
+    """Model files the user provides (``keras:<path>``) must exist before any job runs."""
+    for model in models:
+        kind, _, path = table.loc[model, "source"].partition(":")
+        if kind == "keras" and not Path(path).is_file():
+            raise ConfigError(
+                f"model {model!r}: Keras model file {path} does not exist; download it "
+                f"(model table notes: {table.loc[model, 'notes']})"
+            )
+
+
 def check_layer_config(activations: Mapping, table: pd.DataFrame, models: list[str]) -> None:
     """Layer specs must resolve on every selected model (explicit specs) and name known models.
 
@@ -133,13 +144,13 @@ def check_layer_config(activations: Mapping, table: pd.DataFrame, models: list[s
     for model in models:
         spec = activations["model_layers"].get(model, activations["layers"])
         source = table.loc[model, "source"]
-        if spec == "stages" and source.startswith("torchvision:"):
+        if spec == "stages" and source.startswith(("torchvision:", "keras:")):
             raise ConfigError(
                 f"config 'activations' layers: model {model!r} ({source}) has no stage list "
-                "(torchvision models have no timm feature_info); give its layers in "
+                "(only timm models have a feature_info); give its layers in "
                 f"'activations.model_layers.{model}' (an integer N or module names)"
             )
-        if spec == "stages" or source.startswith("checkpoint:"):
+        if spec == "stages" or source.startswith(("checkpoint:", "keras:")):
             continue
         try:
             resolve_layers(build_architecture(source), spec, model)

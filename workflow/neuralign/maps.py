@@ -352,13 +352,22 @@ def neuroid_arrays(ds: xr.Dataset) -> np.ndarray:
     return np.array(["all"] * ds.sizes["neuroid"])
 
 
-def maps_table(fit_paths: Sequence[str], models: Sequence[dict], dataset: str):
-    """One row per model, mapping and array: family, ImageNet top-1, the most chosen layer,
-    raw map predictivity with its CI, the two ceilings and the attribution Spearman rhos."""
+def maps_table(
+    fit_paths: Sequence[str],
+    models: Sequence[dict],
+    dataset: str,
+    imagenet_paths: Sequence[str] = (),
+):
+    """One row per model, mapping and array: family, ImageNet top-1 (the model table's, else
+    measured: ``imagenet_paths``), the most chosen layer, raw map predictivity with its CI, the
+    two ceilings and the attribution Spearman rhos."""
     import pandas as pd
+
+    from neuralign.scores import read_measured_top1, top1_columns
 
     if len(fit_paths) != len(models):
         raise ValueError(f"{len(fit_paths)} map fits for {len(models)} models")
+    measured = read_measured_top1(imagenet_paths)
     rows = []
     for path, model in zip(fit_paths, models, strict=True):
         with xr.open_dataset(path) as fit:
@@ -371,7 +380,7 @@ def maps_table(fit_paths: Sequence[str], models: Sequence[dict], dataset: str):
                         "dataset": dataset,
                         "model": model["id"],
                         "family": model["family"],
-                        "imagenet_top1": model["imagenet_top1"],
+                        **top1_columns(model, measured),
                         "mapping": mapping,
                         "array": array,
                         "layer": layer,

@@ -8,7 +8,12 @@ A model *source* names where weights come from:
 - ``torchvision:<name>[.<weights>]``: torchvision's ImageNet weights (``DEFAULT`` unless
   named, e.g. ``resnet50.IMAGENET1K_V1``; downloaded by torchvision);
 - ``checkpoint:<path>``: a local file saved by ``save_checkpoint`` (e.g. a harmonized model):
-  ``{"arch": <timm name>, "state_dict": ...}``.
+  ``{"arch": <timm name>, "state_dict": ...}``;
+- ``keras:<path>``: a whole Keras model saved as HDF5 (``model.save``), such as the published
+  harmonized models, rebuilt in PyTorch by ``neuralign.keras_h5``; inputs are scaled to [0, 1]
+  and normalised with the ImageNet mean and std, as the harmonized models expect;
+- ``robust:<name>``: an adversarially trained ResNet of Salman et al. 2020 downloaded by the
+  workflow, e.g. ``robust:resnet50_l2_eps3`` (``neuralign.robust_models``).
 """
 
 from __future__ import annotations
@@ -22,10 +27,18 @@ import timm
 import torch
 import torchvision
 
-from neuralign import offline_weights
+from neuralign import keras_h5, offline_weights, robust_models
 from neuralign.layers import default_layers
 
-SOURCE_KINDS = ("offline", "timm", "timm-untrained", "torchvision", "checkpoint")
+SOURCE_KINDS = (
+    "offline",
+    "timm",
+    "timm-untrained",
+    "torchvision",
+    "checkpoint",
+    "keras",
+    "robust",
+)
 TABLE_COLUMNS = ("id", "source", "imagenet_top1", "family", "notes")
 UNTRAINED_SEED = 0
 
@@ -66,6 +79,11 @@ def check_source(source: str) -> None:
             f"model source {source!r}: no offline weights for {name!r}; offline architectures: "
             f"{', '.join(offline_weights.OFFLINE_WEIGHTS)}"
         )
+    if kind == "robust" and name not in robust_models.CHECKPOINTS:
+        raise ModelError(
+            f"model source {source!r}: no robust checkpoint {name!r}; registered: "
+            f"{', '.join(robust_models.CHECKPOINTS)}"
+        )
     if kind == "torchvision":
         arch, weights = _torchvision_name(name)
         if arch not in torchvision.models.list_models():
@@ -84,11 +102,15 @@ def build_architecture(source: str) -> torch.nn.Module:
     """The architecture of ``source`` without weights, on the meta device (for layer checks)."""
     check_source(source)
     kind, name = parse_source(source)
+    if kind == "keras":
+        return _load_keras(name)
     with torch.device("meta"):
         if kind == "torchvision":
             return torchvision.models.get_model(_torchvision_name(name)[0])
         if kind == "checkpoint":
             return timm.create_model(_read_checkpoint(name)["arch"], pretrained=False)
+        if kind == "robust":
+            return robust_models.architecture(name)
         return timm.create_model(name, pretrained=False)
 
 
@@ -114,6 +136,14 @@ def load_model(source: str) -> LoadedModel:
         checkpoint = _read_checkpoint(name)
         module = timm.create_model(checkpoint["arch"], pretrained=False)
         module.load_state_dict(checkpoint["state_dict"])
+    elif kind == "keras":
+        module = _load_keras(name)
+        data_config = keras_data_config(module.input_size)
+    elif kind == "robust":
+        try:
+            module, data_config = robust_models.load(name)
+        except robust_models.CheckpointError as err:
+            raise ModelError(f"model source {source!r}: {err}") from err
     else:
         torch.manual_seed(UNTRAINED_SEED)
         module = timm.create_model(name, pretrained=False)
@@ -134,6 +164,21 @@ def _download_weights(source: str, create):
             f"cannot load pretrained weights for {source!r} ({err}); this needs internet access "
             "or the weights in the local cache (HF_HOME for timm, TORCH_HOME for torchvision)"
         ) from err
+
+
+def _load_keras(path: str) -> torch.nn.Module:
+    try:
+        return keras_h5.load_keras_h5(path)
+    except keras_h5.KerasH5Error as err:
+        raise ModelError(f"model source 'keras:{path}': {err}") from err
+
+
+def keras_data_config(input_size: tuple[int, int, int] | None) -> dict:
+    """Preprocessing of a Keras model: bilinear resize and centre crop (timm's crop fraction)
+    to its input size, pixels in [0, 1] normalised with the ImageNet mean and std (the
+    harmonized models' ``preprocess_input``)."""
+    config = {"input_size": input_size or (3, 224, 224), "interpolation": "bilinear"}
+    return timm.data.resolve_data_config(config)
 
 
 def _torchvision_name(name: str) -> tuple[str, str]:

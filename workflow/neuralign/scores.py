@@ -50,20 +50,45 @@ def read_alignment(paths: Sequence[str]) -> dict[str, float]:
     return alignment
 
 
+def read_measured_top1(paths: Sequence[str]) -> dict[str, dict]:
+    """{model: its row} of the tables of rule imagenet_accuracy."""
+    return {row["model"]: row for path in paths for row in pd.read_csv(path).to_dict("records")}
+
+
+def top1_columns(model: dict, measured: dict[str, dict]) -> dict:
+    """The model's ImageNet top-1: the model table's, else the measured one; and which."""
+    if not pd.isna(model["imagenet_top1"]):
+        return {"imagenet_top1": model["imagenet_top1"], "imagenet_top1_source": "model table"}
+    if model["id"] not in measured:
+        raise ValueError(
+            f"model {model['id']!r} has no imagenet_top1 in the model table and no measured "
+            "one (results/imagenet/<model>.csv of rule imagenet_accuracy)"
+        )
+    row = measured[model["id"]]
+    return {
+        "imagenet_top1": row["top1"],
+        "imagenet_top1_source": f"measured on {row['n_images']} ImageNet val images",
+    }
+
+
 def scores_table(
     fit_paths: Sequence[str],
     models: Sequence[dict],
     dataset: str,
     alignment_paths: Sequence[str] = (),
+    imagenet_paths: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Join model metadata (id, imagenet_top1, family, notes) with their fit summaries.
 
     With ``alignment_paths`` (tables of rule human_alignment), a ``human_alignment`` column
-    (ClickMe mean Spearman / human ceiling) is added; every model must have a value.
+    (ClickMe mean Spearman / human ceiling) is added; every model must have a value. Models
+    without a top-1 in the table take theirs from ``imagenet_paths`` (tables of rule
+    imagenet_accuracy); ``imagenet_top1_source`` says where each number comes from.
     """
     if len(fit_paths) != len(models):
         raise ValueError(f"{len(fit_paths)} fits for {len(models)} models")
     alignment = read_alignment(alignment_paths)
+    measured = read_measured_top1(imagenet_paths)
     lacking = [model["id"] for model in models if alignment_paths and model["id"] not in alignment]
     if lacking:
         raise ValueError(f"no human alignment for model(s) {lacking} in {list(alignment_paths)}")
@@ -75,7 +100,7 @@ def scores_table(
                     "dataset": dataset,
                     "model": model["id"],
                     "family": model["family"],
-                    "imagenet_top1": model["imagenet_top1"],
+                    **top1_columns(model, measured),
                     **score_row(fit),
                     **({"human_alignment": alignment[model["id"]]} if alignment_paths else {}),
                 }

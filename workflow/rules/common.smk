@@ -10,6 +10,7 @@ from neuralign.config import (
     check_reduction,
     check_keys,
     check_layer_config,
+    check_model_files,
     select_models,
 )
 from neuralign.datasets import (
@@ -20,6 +21,7 @@ from neuralign.datasets import (
     resource_path,
 )
 from neuralign.datasets.cowley2023 import get_session
+from neuralign import robust_models
 from neuralign.models import read_model_table
 
 SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
@@ -32,6 +34,7 @@ MODEL_TABLE = read_model_table(config["model_table"])
 validate(MODEL_TABLE, "../schemas/models.schema.yaml")
 MODELS = select_models(MODEL_TABLE, config["models"], config["model_table"])
 check_layer_config(config["activations"], MODEL_TABLE, MODELS)
+check_model_files(MODEL_TABLE, MODELS)
 check_reduction(config["activations"])
 
 DATASETS = config["datasets"]
@@ -39,7 +42,7 @@ RDM_DATASETS = [dataset for dataset in DATASETS if dataset in RDM_ONLY]
 RESPONSE_DATASETS = [dataset for dataset in DATASETS if dataset not in RDM_ONLY]
 LAYER_SOURCE = config["fitting"]["select_layer_on"]
 FIT_DATASETS = RESPONSE_DATASETS + ([LAYER_SOURCE] if LAYER_SOURCE else [])
-REMOTE_FILES = remote_files()
+REMOTE_FILES = {**remote_files(), **robust_models.remote_files()}
 COWLEY_SESSIONS = sorted(cowley2023.SESSIONS)
 DATASET_TITLES = {"demo": "demo dataset (SIMULATED neurons)"}
 

@@ -48,6 +48,8 @@ rule scores:
         fits=expand("results/fits/{{dataset}}/{model}.nc", model=MODELS),
         # human alignment on ClickMe (workflow/rules/harmonizer_common.smk), when configured
         alignment=lambda wildcards: alignment_files(wildcards),
+        # measured top-1 of models without one in the table (workflow/rules/imagenet_common.smk)
+        imagenet=lambda wildcards: measured_top1_files(wildcards),
     output:
         scores=report(
             "results/scores/{dataset}.csv",

@@ -2,6 +2,7 @@
 
 from neuralign.datasets import clickme as clickme_data
 from neuralign.config import ConfigError
+from neuralign import robust_models
 from neuralign.models import parse_source
 
 HARMONIZER = config["harmonizer"]
@@ -41,9 +42,12 @@ for _run, _options in HARMONIZER_RUNS.items():
 
 
 def model_checkpoint(wildcards):
-    """The checkpoint file of a ``checkpoint:`` model (e.g. a harmonizer run), else none."""
+    """The weights file of a ``checkpoint:`` model (e.g. a harmonizer run), a ``keras:`` model
+    or a ``robust:`` model (fetched by rule download), else none."""
     kind, name = parse_source(MODEL_TABLE.loc[wildcards.model, "source"])
-    return name if kind == "checkpoint" else []
+    if kind == "robust":
+        return robust_models.checkpoint_path(name)
+    return name if kind in ("checkpoint", "keras") else []
 
 
 def harmonize_shards(wildcards):

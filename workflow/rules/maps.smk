@@ -97,6 +97,8 @@ rule map_fit:
 rule map_scores:
     input:
         fits=expand("results/maps/{{dataset}}/{model}.nc", model=MODELS),
+        # measured top-1 of models without one in the table (workflow/rules/imagenet_common.smk)
+        imagenet=lambda wildcards: measured_top1_files(wildcards),
     output:
         table=report(
             "results/maps/{dataset}.csv",
@@ -159,10 +161,7 @@ rule figure_map_panel:
     conda:
         "../../envs/neuralign.yaml"
     params:
-        labels=[
-            f"{model} ({MODEL_TABLE.loc[model, 'imagenet_top1']}% top-1)"
-            for model in by_accuracy()
-        ],
+        labels=[panel_label(model) for model in by_accuracy()],
         mapping=MAPS["mappings"][0],
         n_images=MAPS["panel_images"],
     script:

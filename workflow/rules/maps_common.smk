@@ -1,5 +1,7 @@
 """Configuration, geometry and helper functions of the map stage (rules: maps.smk)."""
 
+import pandas as pd
+
 from neuralign.datasets.arcaro2020 import (
     ARCHIVE_URL,
     GRID_STEP_DEG,
@@ -90,9 +92,18 @@ def arcaro_archive(wildcards):
 
 
 def by_accuracy():
-    """Model ids of the lowest and the highest ImageNet top-1 (the panel's two models)."""
-    rows = sorted(model_rows(), key=lambda row: row["imagenet_top1"])
+    """Model ids of the lowest and the highest published ImageNet top-1 (the panel's two
+    models; a top-1 measured by the workflow is not known when it starts), else the first and
+    last models."""
+    published = [row for row in model_rows() if not pd.isna(row["imagenet_top1"])]
+    rows = sorted(published, key=lambda row: row["imagenet_top1"]) or model_rows()
     return [rows[0]["id"], rows[-1]["id"]] if len(rows) > 1 else [rows[0]["id"]]
+
+
+def panel_label(model):
+    """A panel column's title: the model and its published top-1."""
+    top1 = MODEL_TABLE.loc[model, "imagenet_top1"]
+    return model if pd.isna(top1) else f"{model} ({top1}% top-1)"
 
 
 def maps_targets():

@@ -4,8 +4,15 @@ from neuralign.logs import log_to
 from neuralign.maps import maps_table
 
 
-def main(fit_paths: list[str], models: list[dict], dataset: str, out_path: str, log) -> None:
-    table = maps_table(fit_paths, models, dataset)
+def main(
+    fit_paths: list[str],
+    models: list[dict],
+    dataset: str,
+    out_path: str,
+    log,
+    imagenet_paths: list[str] = (),
+) -> None:
+    table = maps_table(fit_paths, models, dataset, imagenet_paths)
     table.to_csv(out_path, index=False)
     log.info("wrote %s: %d rows (model x mapping x array)", out_path, len(table))
 
@@ -18,4 +25,5 @@ if __name__ == "__main__":
             snakemake.wildcards.dataset,
             snakemake.output.table,
             log,
+            list(snakemake.input.imagenet),
         )

@@ -11,8 +11,9 @@ def main(
     out_path: str,
     log,
     alignment_paths: list[str] = (),
+    imagenet_paths: list[str] = (),
 ) -> None:
-    table = scores_table(fit_paths, models, dataset, alignment_paths)
+    table = scores_table(fit_paths, models, dataset, alignment_paths, imagenet_paths)
     table.to_csv(out_path, index=False)
     log.info("wrote %s with %d models", out_path, len(table))
 
@@ -26,4 +27,5 @@ if __name__ == "__main__":
             snakemake.output.scores,
             log,
             list(snakemake.input.alignment),
+            list(snakemake.input.imagenet),
         )

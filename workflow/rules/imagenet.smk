@@ -1,0 +1,45 @@
+include: "imagenet_common.smk"
+
+
+rule imagenet_accuracy:
+    input:
+        # a checkpoint: model's file (workflow/rules/harmonizer_common.smk)
+        checkpoint=model_checkpoint,
+    output:
+        accuracy="results/imagenet/{model}.csv",
+    log:
+        "results/logs/imagenet/{model}.log",
+    benchmark:
+        "results/benchmarks/imagenet/{model}.tsv"
+    conda:
+        "../../envs/neuralign.yaml"
+    threads: max(2, IMAGENET["workers"])
+    resources:
+        mem_mb=16000,
+        runtime=240,
+        gpu=gpus(IMAGENET["device"]),
+    params:
+        source=lambda wildcards: MODEL_TABLE.loc[wildcards.model, "source"],
+        val_dir=imagenet_val_dir,
+        options=IMAGENET_OPTIONS,
+    script:
+        "../scripts/imagenet_accuracy.py"
+
+
+rule imagenet_summary:
+    input:
+        accuracy=expand("results/imagenet/{model}.csv", model=IMAGENET_MODELS),
+    output:
+        table=report(
+            "results/tables/imagenet_accuracy.csv",
+            caption="../report/imagenet_accuracy.rst",
+            category="Tables",
+        ),
+    log:
+        "results/logs/tables/imagenet_accuracy.log",
+    conda:
+        "../../envs/neuralign.yaml"
+    params:
+        models=[row for row in model_rows() if row["id"] in IMAGENET_MODELS],
+    script:
+        "../scripts/imagenet_summary.py"
