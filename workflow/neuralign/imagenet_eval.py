@@ -21,6 +21,7 @@ from tqdm import tqdm
 from neuralign.config import ConfigError
 from neuralign.imagefolder import ImageFolderDataset, imagenet_wnids
 from neuralign.models import ModelError
+from neuralign.scores import read_measured_top1
 
 N_CLASSES = 1000
 TOP_K = 5
@@ -163,7 +164,7 @@ def accuracy_table(paths: Sequence[str], models: Sequence[dict]) -> pd.DataFrame
     ``difference`` is measured minus table top-1 (percentage points); ``table_in_ci`` says
     whether the table's number lies inside the measured 95% interval.
     """
-    measured = pd.concat([pd.read_csv(path) for path in paths]).set_index("model")
+    measured = pd.DataFrame(read_measured_top1(paths).values()).set_index("model")
     rows = pd.DataFrame(models).rename(columns={"id": "model"})
     lacking = sorted(set(rows["model"]) - set(measured.index))
     if lacking:

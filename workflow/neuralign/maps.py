@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 import xarray as xr
 
@@ -47,6 +48,7 @@ from neuralign.metrics import (
 )
 from neuralign.pls import fit_pls
 from neuralign.ridge import fit_ridge_loo
+from neuralign.scores import read_measured_top1, top1_columns
 
 
 def field_degrees(image_degrees: float, y: np.ndarray, x: np.ndarray, step: float) -> float:
@@ -361,10 +363,6 @@ def maps_table(
     """One row per model, mapping and array: family, ImageNet top-1 (the model table's, else
     measured: ``imagenet_paths``), the most chosen layer, raw map predictivity with its CI, the
     two ceilings and the attribution Spearman rhos."""
-    import pandas as pd
-
-    from neuralign.scores import read_measured_top1, top1_columns
-
     if len(fit_paths) != len(models):
         raise ValueError(f"{len(fit_paths)} map fits for {len(models)} models")
     measured = read_measured_top1(imagenet_paths)
