@@ -30,6 +30,7 @@ include: "workflow/rules/maps.smk"
 include: "workflow/rules/fmri.smk"
 include: "workflow/rules/harmonizer.smk"
 include: "workflow/rules/imagenet.smk"
+include: "workflow/rules/downloads.smk"
 
 
 rule all:
@@ -40,3 +41,4 @@ rule all:
         fmri_targets(),
         harmonizer_targets(),
         imagenet_targets(),
+        left_out_targets(),

@@ -2,6 +2,7 @@
 
 import hashlib
 import http.server
+import json
 import os
 import socket
 import stat
@@ -14,6 +15,9 @@ import pytest
 from neuralign import download as dl
 from neuralign.download import (
     DownloadError,
+    DownloadLock,
+    FigshareFile,
+    LockEntry,
     RemoteFile,
     download,
     extract_zip,
@@ -316,5 +320,131 @@ def test_sha1_only_files_are_verified_by_sha1(tmp_path):
     with pytest.raises(DownloadError, match="sha1 is"):
         bad.fetch(tmp_path / "bad.bin", mirror=mirror, progress=False)
     assert not (tmp_path / "bad.bin").exists()
-    with pytest.raises(ValueError, match="needs a sha256 or sha1"):
-        RemoteFile("https://example.org/data.bin")
+
+
+def test_md5_only_files_are_verified_by_md5(tmp_path):
+    mirror = tmp_path / "mirror"
+    put(mirror, URL, PAYLOAD)
+    good = RemoteFile(URL, md5=hashlib.md5(PAYLOAD).hexdigest(), size=len(PAYLOAD))
+    assert good.fetch(tmp_path / "ok.npy", mirror=mirror, progress=False).read_bytes() == PAYLOAD
+    with pytest.raises(DownloadError, match="md5 is"):
+        RemoteFile(URL, md5="0" * 32).fetch(tmp_path / "bad.npy", mirror=mirror, progress=False)
+    assert not (tmp_path / "bad.npy").exists()
+
+
+def test_sha256_prefix_in_a_file_name_is_verified(tmp_path):
+    mirror = tmp_path / "mirror"
+    put(mirror, URL, PAYLOAD)
+    RemoteFile(URL, sha256_prefix=PAYLOAD_SHA[:8]).fetch(tmp_path / "ok.npy", mirror=mirror)
+    with pytest.raises(DownloadError, match="does not start with 00000000"):
+        RemoteFile(URL, sha256_prefix="00000000").fetch(tmp_path / "bad.npy", mirror=mirror)
+
+
+def test_trust_on_first_use_records_then_verifies_then_refuses(tmp_path):
+    """First download recorded in the lock file, second verified, a changed file refused."""
+    mirror, lock = tmp_path / "mirror", DownloadLock(tmp_path / "config" / "downloads.lock")
+    remote = RemoteFile(URL)  # no published checksum
+    put(mirror, URL, PAYLOAD)
+    first = remote.fetch(tmp_path / "a" / "responses.npy", lock=lock, mirror=mirror)
+    assert first.read_bytes() == PAYLOAD
+    assert lock.entries() == {URL: LockEntry(PAYLOAD_SHA, len(PAYLOAD))}
+    assert f"{PAYLOAD_SHA} {len(PAYLOAD)} {URL}" in lock.path.read_text().splitlines()
+    recorded = lock.path.read_text()
+
+    # a second machine (another destination) verifies against the record
+    second = remote.fetch(tmp_path / "b" / "responses.npy", lock=lock, mirror=mirror)
+    assert second.read_bytes() == PAYLOAD and lock.path.read_text() == recorded
+    remote.verify(second, lock=lock)
+
+    # the published file changes: refused, naming the file and both hashes; nothing kept
+    changed = PAYLOAD[::-1]
+    put(mirror, URL, changed)
+    dest = tmp_path / "c" / "responses.npy"
+    with pytest.raises(DownloadError) as err:
+        remote.fetch(dest, lock=lock, mirror=mirror)
+    message = str(err.value)
+    assert str(dest) in message and PAYLOAD_SHA in message
+    assert hashlib.sha256(changed).hexdigest() in message and str(lock.path) in message
+    assert not dest.exists() and not dest.with_name("responses.npy.part").exists()
+    assert lock.path.read_text() == recorded
+    # a changed copy already on disk (e.g. a converter's input) says to delete it and rerun
+    second.write_bytes(changed)
+    with pytest.raises(DownloadError, match=f"delete {second} and rerun"):
+        remote.verify(second, lock=lock)
+
+
+def test_lock_entry_written_meanwhile_by_another_job_must_match(tmp_path, monkeypatch):
+    lock = DownloadLock(tmp_path / "downloads.lock")
+    other = "https://example.org/other.bin"
+    (tmp_path / "other.bin").write_bytes(b"other")
+    lock.record(other, tmp_path / "other.bin", tmp_path / "other.bin")
+    mirror = tmp_path / "mirror"
+    put(mirror, URL, PAYLOAD)
+    real_get = DownloadLock.get
+
+    def race(self, url):  # the entry appears after this job looked it up
+        return None if url == URL else real_get(self, url)
+
+    monkeypatch.setattr(DownloadLock, "get", race)
+    (tmp_path / "elsewhere.npy").write_bytes(PAYLOAD[::-1])
+    lock.record(URL, tmp_path / "elsewhere.npy", tmp_path / "elsewhere.npy")
+    with pytest.raises(DownloadError, match="differs from the sha256"):
+        RemoteFile(URL).fetch(tmp_path / "responses.npy", lock=lock, mirror=mirror)
+    assert not (tmp_path / "responses.npy").exists()
+    assert set(lock.entries()) == {URL, other}  # both jobs' lines survive
+
+
+def test_parallel_first_downloads_keep_every_line(tmp_path):
+    """Several download jobs record at once: the exclusive lock loses no line."""
+    import multiprocessing
+
+    lock_path = tmp_path / "downloads.lock"
+    files = []
+    for k in range(8):
+        path = tmp_path / f"f{k}.bin"
+        path.write_bytes(bytes([k]) * (k + 1))
+        files.append((f"https://example.org/f{k}.bin", str(path)))
+    context = multiprocessing.get_context("fork")
+    with context.Pool(4) as pool:
+        pool.starmap(_record, [(str(lock_path), url, path) for url, path in files])
+    entries = DownloadLock(lock_path).entries()
+    assert sorted(entries) == sorted(url for url, _ in files)
+    assert all(entries[url].size == int(url[-5]) + 1 for url, _ in files)
+
+
+def _record(lock_path: str, url: str, path: str) -> None:
+    DownloadLock(lock_path).record(url, path, path)
+
+
+def test_malformed_lock_line_is_named(tmp_path):
+    lock = DownloadLock(tmp_path / "downloads.lock")
+    lock.path.write_text("# comment\nnot-a-hash 12 https://example.org/x\n")
+    with pytest.raises(DownloadError, match="downloads.lock, line 2"):
+        lock.entries()
+
+
+def test_figshare_files_are_verified_by_the_md5_figshare_lists(tmp_path):
+    mirror, lock = tmp_path / "mirror", DownloadLock(tmp_path / "downloads.lock")
+    remote = FigshareFile(7387130, 24080120, "Subject1.h5")
+    listing = [
+        {"id": 1, "name": "other.h5", "size": 3, "computed_md5": "0" * 32},
+        {
+            "id": 24080120,
+            "name": "Subject1.h5",
+            "size": len(PAYLOAD),
+            "computed_md5": hashlib.md5(PAYLOAD).hexdigest(),
+        },
+    ]
+    put(mirror, remote.listing_url, json.dumps(listing).encode())
+    put(mirror, remote.url, PAYLOAD)
+    dest = remote.fetch(tmp_path / "Subject1.h5", lock=lock, mirror=mirror, progress=False)
+    assert dest.read_bytes() == PAYLOAD
+    assert not list(tmp_path.glob("*figshare*"))  # the listing is not kept
+    assert lock.get(remote.url) == LockEntry(PAYLOAD_SHA, len(PAYLOAD))
+    listing[1]["computed_md5"] = "f" * 32
+    put(mirror, remote.listing_url, json.dumps(listing).encode())
+    with pytest.raises(DownloadError, match="md5 is"):
+        remote.fetch(tmp_path / "again.h5", lock=lock, mirror=mirror, progress=False)
+    put(mirror, remote.listing_url, json.dumps(listing[:1]).encode())
+    with pytest.raises(DownloadError, match="listing has no md5 and size of file 24080120"):
+        remote.fetch(tmp_path / "again.h5", lock=lock, mirror=mirror, progress=False)

@@ -117,14 +117,18 @@ def check_reduction(activations: Mapping) -> None:
         raise ConfigError(f"config 'activations.pca_images': {folder} is not a folder")
 
 
-def check_model_files(table: pd.DataFrame, models: list[str]) -> None:
-    """Model files the user provides (``keras:<path>``) must exist before any job runs."""
+def check_model_files(table: pd.DataFrame, models: list[str], table_path: str = "") -> None:
+    """A Keras model file (``keras:<path>``) must exist before any job runs, unless the model
+    table's ``url`` column says where rule download fetches it from."""
     for model in models:
         kind, _, path = table.loc[model, "source"].partition(":")
-        if kind == "keras" and not Path(path).is_file():
+        url = table.loc[model].get("url", "")
+        if kind == "keras" and not url and not Path(path).is_file():
             raise ConfigError(
-                f"model {model!r}: Keras model file {path} does not exist; download it "
-                f"(model table notes: {table.loc[model, 'notes']})"
+                f"model {model!r}: Keras model file {path} does not exist; put it there, or "
+                f"give its published address in the 'url' column of the model table "
+                f"{table_path} so that the workflow downloads it (notes: "
+                f"{table.loc[model, 'notes']})"
             )
 
 

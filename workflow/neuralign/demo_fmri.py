@@ -182,9 +182,9 @@ def simulate_god(
 ) -> list[Path]:
     """Write SIMULATED GOD files: ``<h5_dir>/<subject>.h5`` per subject ('Subject1'...) and
     the images under ``stimulus_dir``; the HDF5 paths. Same arguments, same bytes."""
-    unknown = [subject for subject in subjects if subject not in god_fmri.SUBJECT_URLS]
+    unknown = [subject for subject in subjects if subject not in god_fmri.SUBJECT_FILES]
     if unknown:
-        raise ValueError(f"unknown GOD subjects {unknown}; known: {list(god_fmri.SUBJECT_URLS)}")
+        raise ValueError(f"unknown GOD subjects {unknown}; known: {list(god_fmri.SUBJECT_FILES)}")
     n_voxels = {**N_VOXELS, **(n_voxels or {})}
     if sum(n_voxels.values()) == 0:
         raise ValueError("n_voxels: every ROI has 0 voxels; give at least one voxel")

@@ -3,16 +3,35 @@
 ``download(url, dest, sha256=..., size=...)`` serves the file from a local mirror when one is
 configured (``mirror=`` or the ``NEURALIGN_MIRROR`` environment variable; layout
 ``<mirror>/<host>/<path>`` of the URL), else streams it over HTTPS into ``<dest>.part``
-(resuming a partial file with an HTTP Range request, retrying with exponential backoff). The
-result is checked (not an HTML page, size, sha256) and only then renamed into place, so ``dest``
-either holds verified data or does not exist. A failed check deletes the ``.part`` file; a
-network failure keeps it so that the next run resumes.
+(resuming a partial file with an HTTP Range request, retrying network errors with exponential
+backoff). The result is checked (not an HTML page, size, every checksum given: sha256, sha1,
+md5 or the sha256 prefix some publishers put in file names) and only then renamed into place,
+so ``dest`` either holds verified data or does not exist. A failed check deletes the ``.part``
+file; a network failure keeps it so that the next run resumes.
+
+Trust on first use: a file without a published sha256 (``RemoteFile`` with only an md5 or sha1,
+or with no checksum at all) is pinned in a lock file (``DownloadLock``, by default
+``config/downloads.lock``, one line ``<sha256> <size> <url>`` per URL, meant to be committed).
+The first download records its sha256 and size; every later download, here or on another
+machine, must match them, else it stops naming the file and both hashes. Writers take an
+exclusive ``fcntl.flock`` on a sidecar file and replace the lock file atomically, so parallel
+download jobs cannot lose each other's lines.
+
+Why not pooch: pooch (fatiando/pooch) has a registry, hashes, retries and a progress bar, but its
+``HTTPDownloader`` (``pooch/downloaders.py`` at commit 3634bb3e9e36c7408435289820e3d4ee78c4b9d8)
+opens the output with ``"w+b"`` and sends no ``Range`` header, so an interrupted multi-gigabyte
+download starts again from zero, and it has no notion of a ``<mirror>/<host>/<path>`` mirror;
+its registry needs a known hash per file, which trust on first use does not have before the
+first download. Keeping these properties would mean replacing its downloader and cache layout,
+i.e. most of what it offers, so the project keeps this module (standard library + tqdm).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import http.client
+import json
 import os
 import re
 import shutil
@@ -22,6 +41,8 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -31,10 +52,17 @@ from tqdm import tqdm
 import neuralign
 
 MIRROR_ENV = "NEURALIGN_MIRROR"
+DEFAULT_LOCK = "config/downloads.lock"
 CHUNK = 1 << 20
 RETRYABLE_STATUS = {408, 429, 500, 502, 503, 504}
 HTML_SUFFIXES = {".html", ".htm"}
-DIGESTS = ("sha256", "sha1")
+DIGESTS = ("sha256", "sha1", "md5")
+LOCK_HEADER = """\
+# Trust on first use: the sha256 and size of every downloaded file that has no published
+# sha256, recorded by neuralign on its first download. Commit this file: later runs and other
+# machines verify their downloads against it, and a changed file stops the run.
+# Format: <sha256> <size in bytes> <url>
+"""
 
 
 class DownloadError(RuntimeError):
@@ -46,38 +74,206 @@ class _Retryable(Exception):
 
 
 @dataclass(frozen=True)
+class LockEntry:
+    """What the first download of a URL found."""
+
+    sha256: str
+    size: int
+
+
+class DownloadLock:
+    """The trust-on-first-use lock file: URL -> (sha256, size), one ``<sha256> <size> <url>``
+    line each, sorted by URL, ``#`` comments allowed."""
+
+    def __init__(self, path: str | os.PathLike = DEFAULT_LOCK):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"DownloadLock({str(self.path)!r})"
+
+    def entries(self) -> dict[str, LockEntry]:
+        """Every recorded URL; DownloadError naming the line when the file is malformed."""
+        if not self.path.is_file():
+            return {}
+        entries = {}
+        for number, line in enumerate(self.path.read_text().splitlines(), start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            fields = line.split()
+            if (
+                len(fields) != 3
+                or not re.fullmatch(r"[0-9a-f]{64}", fields[0])
+                or not fields[1].isdigit()
+            ):
+                raise DownloadError(
+                    f"{self.path}, line {number}: {line!r} is not '<sha256> <size> <url>'; "
+                    "fix or delete that line"
+                )
+            entries[fields[2]] = LockEntry(fields[0], int(fields[1]))
+        return entries
+
+    def get(self, url: str) -> LockEntry | None:
+        return self.entries().get(url)
+
+    def record(self, url: str, path: str | os.PathLike, dest: str | os.PathLike) -> LockEntry:
+        """Pin ``url`` to the sha256 and size of ``path`` (the file about to become ``dest``).
+
+        Under an exclusive lock the file is read again: an entry written meanwhile by another
+        job must match, else DownloadError naming ``dest`` and both hashes.
+        """
+        found = LockEntry(sha256_file(path), Path(path).stat().st_size)
+        with self._exclusive():
+            entries = self.entries()
+            known = entries.get(url)
+            if known is not None:
+                self._compare(url, known, found, dest)
+                return known
+            entries[url] = found
+            self._write(entries)
+        return found
+
+    def _compare(
+        self, url: str, known: LockEntry, found: LockEntry, dest: str | os.PathLike
+    ) -> None:
+        """DownloadError unless ``found`` is what the lock file records for ``url``."""
+        if known == found:
+            return
+        raise DownloadError(
+            f"{dest}: sha256 {found.sha256} ({found.size} bytes) differs from the sha256 "
+            f"{known.sha256} ({known.size} bytes) that {self.path} recorded for {url} on its "
+            "first download: the published file changed, or this copy is corrupt. Nothing was "
+            f"kept. If the new file is intended, delete the line of {url} from {self.path} "
+            "and rerun"
+        )
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(f".{self.path.name}.flock"), "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _write(self, entries: dict[str, LockEntry]) -> None:
+        lines = [f"{e.sha256} {e.size} {url}\n" for url, e in sorted(entries.items())]
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(LOCK_HEADER + "".join(lines))
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
 class RemoteFile:
-    """A published file with the checksum (sha256, or sha1 where only that is published) and,
-    when known, the size it must have."""
+    """A published file and what its publisher says about it: checksums (sha256, sha1, md5,
+    or a sha256 prefix in the file name) and size, any of which may be unknown. A file without
+    a published sha256 is pinned by trust on first use (``DownloadLock``)."""
 
     url: str
     sha256: str | None = None
     size: int | None = None
     sha1: str | None = None
-
-    def __post_init__(self):
-        if not (self.sha256 or self.sha1):
-            raise ValueError(f"{self.url}: a published file needs a sha256 or sha1")
+    md5: str | None = None
+    sha256_prefix: str | None = None
 
     @property
     def digests(self) -> dict[str, str]:
         """Algorithm → expected hex digest, for the checksums we have."""
         return {name: value.lower() for name in DIGESTS if (value := getattr(self, name))}
 
-    def fetch(self, dest: str | os.PathLike, **kwargs) -> Path:
-        """``download`` this file to ``dest`` with its checksums and size."""
-        return download(self.url, dest, size=self.size, **self.digests, **kwargs)
+    @property
+    def trust_on_first_use(self) -> bool:
+        """Whether the lock file, not the publisher, pins this file's sha256."""
+        return not self.sha256
 
-    def verify(self, path: str | os.PathLike) -> None:
-        """Raise DownloadError unless ``path`` is this file (by checksum)."""
-        if not Path(path).is_file():
+    def fetch(self, dest: str | os.PathLike, *, lock: DownloadLock | None = None, **kwargs) -> Path:
+        """``download`` this file to ``dest`` with its checksums and size; with ``lock``, a
+        file without a published sha256 is verified against (or recorded in) the lock file."""
+        return download(
+            self.url,
+            dest,
+            size=self.size,
+            sha256_prefix=self.sha256_prefix,
+            lock=lock if self.trust_on_first_use else None,
+            **self.digests,
+            **kwargs,
+        )
+
+    def verify(self, path: str | os.PathLike, *, lock: DownloadLock | None = None) -> None:
+        """Raise DownloadError unless ``path`` is this file: its published checksums and, for a
+        file without a published sha256, the lock file's entry (recorded now if there is
+        none). The message says to delete the file and rerun (the workflow fetches it again)."""
+        path = Path(path)
+        if not path.is_file():
             raise DownloadError(f"{path}: file does not exist; download {self.url}")
+        again = f"delete {path} and rerun: the workflow downloads it again"
         for algorithm, expected in self.digests.items():
             if (digest := file_digest(path, algorithm)) != expected:
                 raise DownloadError(
-                    f"{path}: {algorithm} {digest} is not that of {self.url} ({expected}); "
-                    "download it again"
+                    f"{path}: {algorithm} {digest} is not the published {expected} of "
+                    f"{self.url}; {again}"
                 )
+        if self.sha256_prefix and not sha256_file(path).startswith(self.sha256_prefix):
+            raise DownloadError(
+                f"{path}: sha256 does not start with {self.sha256_prefix}, as the name of "
+                f"{self.url} says it must; {again}"
+            )
+        if lock is not None and self.trust_on_first_use:
+            try:
+                lock.record(self.url, path, path)
+            except DownloadError as err:
+                raise DownloadError(f"{err}; or {again}") from err
+
+
+@dataclass(frozen=True)
+class FigshareFile:
+    """A file of a public figshare article. Figshare publishes an md5 and a size per file
+    (``computed_md5``, ``size`` in ``GET https://api.figshare.com/v2/articles/<id>/files``,
+    docs.figshare.com); ``fetch`` reads them from that listing (through ``download``, so a
+    mirror copy at ``<mirror>/api.figshare.com/v2/articles/<id>/files`` serves offline runs)
+    and verifies the file by both; its sha256 is then pinned by trust on first use."""
+
+    article: int
+    file_id: int
+    name: str
+
+    @property
+    def url(self) -> str:
+        return f"https://ndownloader.figshare.com/files/{self.file_id}"
+
+    @property
+    def listing_url(self) -> str:
+        return f"https://api.figshare.com/v2/articles/{self.article}/files?page_size=1000"
+
+    def published(self, listing: str | os.PathLike) -> RemoteFile:
+        """This file with the md5 and size that the article's ``listing`` (JSON) gives it."""
+        try:
+            files = json.loads(Path(listing).read_text())
+            entry = next(f for f in files if int(f["id"]) == self.file_id)
+            md5, size = entry.get("computed_md5") or entry["supplied_md5"], int(entry["size"])
+        except (ValueError, KeyError, TypeError, StopIteration) as err:
+            raise DownloadError(
+                f"{self.listing_url}: the figshare file listing has no md5 and size of file "
+                f"{self.file_id} ({self.name}) ({err!r}); has the article changed?"
+            ) from err
+        return RemoteFile(self.url, size=size, md5=md5)
+
+    def fetch(self, dest: str | os.PathLike, *, lock: DownloadLock | None = None, **kwargs) -> Path:
+        """Download the listing, then this file verified by its md5 and size (and ``lock``)."""
+        dest = Path(dest)
+        listing = dest.with_name(f".{dest.name}.figshare.json")
+        try:
+            download(self.listing_url, listing, **kwargs)
+            return self.published(listing).fetch(dest, lock=lock, **kwargs)
+        finally:
+            listing.unlink(missing_ok=True)
+
+    def verify(self, path: str | os.PathLike, *, lock: DownloadLock | None = None) -> None:
+        """Check ``path`` against the lock file (the md5 was checked when it was downloaded)."""
+        RemoteFile(self.url).verify(path, lock=lock)
 
 
 def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
@@ -101,6 +297,9 @@ def download(
     sha256: str | None = None,
     size: int | None = None,
     sha1: str | None = None,
+    md5: str | None = None,
+    sha256_prefix: str | None = None,
+    lock: DownloadLock | None = None,
     mirror: str | os.PathLike | None = None,
     retries: int = 3,
     backoff: float = 1.0,
@@ -109,13 +308,17 @@ def download(
 ) -> Path:
     """Fetch ``url`` (HTTPS only) to ``dest``, verified; return ``dest``.
 
-    A ``dest`` that already has ``sha256`` is kept as is. ``sha1`` is checked as well when given
-    (for publishers that list only sha1). ``retries`` counts the attempts after
-    the first; retry ``i`` (1, 2, ...) first waits ``backoff * 2**(i - 1)`` seconds.
+    A ``dest`` that already has ``sha256`` is kept as is. ``sha1`` and ``md5`` are checked as
+    well when given (for publishers that list only those). Without ``sha256``, ``lock`` pins the
+    file: its recorded sha256 and size are required, or, on the first download, the file's are
+    recorded. ``retries`` counts the attempts after the first (network errors only); retry
+    ``i`` (1, 2, ...) first waits ``backoff * 2**(i - 1)`` seconds.
     """
     if urlsplit(url).scheme != "https":
         raise DownloadError(f"{url}: only https:// URLs are downloaded; fix the URL")
     dest = Path(dest)
+    if sha256 is None and lock is not None and (entry := lock.get(url)):
+        sha256, size = entry.sha256, size or entry.size
     if sha256 and dest.is_file() and sha256_file(dest) == sha256.lower():
         return dest
     return _download(
@@ -124,6 +327,9 @@ def download(
         sha256=sha256,
         size=size,
         sha1=sha1,
+        md5=md5,
+        sha256_prefix=sha256_prefix,
+        lock=lock,
         mirror=_mirror_dir(mirror),
         retries=retries,
         backoff=backoff,
@@ -141,11 +347,15 @@ def _download(
     mirror: Path | None,
     retries: int,
     sha1: str | None = None,
+    md5: str | None = None,
+    sha256_prefix: str | None = None,
+    lock: DownloadLock | None = None,
     backoff: float,
     timeout: float,
     progress: bool,
 ) -> Path:
-    """Everything after the scheme check: mirror or network into ``.part``, verify, rename."""
+    """Everything after the scheme check: mirror or network into ``.part``, verify, record in
+    the lock file (trust on first use), rename."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     candidate = mirror / mirror_path(url) if mirror else None
@@ -166,10 +376,31 @@ def _download(
         origin = url
         advice = (
             "run again to download it afresh; if it fails again the published file changed: "
-            "check the URL and update the checksum in the dataset table"
+            "check the URL and its checksum in the workflow's file tables"
         )
-    digests = {"sha256": sha256, "sha1": sha1}
-    _verify(part, dest, digests=digests, size=size, origin=origin, advice=advice)
+    pinned = lock is not None and lock.get(url) is not None
+    if pinned:
+        advice = (
+            f"the sha256 is the one {lock.path} recorded on the first download; if the "
+            f"published file changed on purpose, delete the line of {url} from {lock.path} "
+            "and rerun"
+        )
+    digests = {"sha256": sha256, "sha1": sha1, "md5": md5}
+    _verify(
+        part,
+        dest,
+        digests=digests,
+        size=size,
+        sha256_prefix=sha256_prefix,
+        origin=origin,
+        advice=advice,
+    )
+    if lock is not None:
+        try:
+            lock.record(url, part, dest)
+        except DownloadError:
+            part.unlink(missing_ok=True)
+            raise
     os.replace(part, dest)
     return dest
 
@@ -275,9 +506,17 @@ def _resumes_at(response, start: int) -> bool:
 
 
 def _verify(
-    part: Path, dest: Path, *, digests: dict, size: int | None, origin: str, advice: str
+    part: Path,
+    dest: Path,
+    *,
+    digests: dict,
+    size: int | None,
+    origin: str,
+    advice: str,
+    sha256_prefix: str | None = None,
 ) -> None:
-    """Check ``part`` is not HTML and has ``size`` and ``digests``; else delete it and raise."""
+    """Check ``part`` is not HTML and has ``size``, ``digests`` and ``sha256_prefix``; else
+    delete it and raise."""
 
     def fail(what: str) -> None:
         part.unlink(missing_ok=True)
@@ -291,6 +530,8 @@ def _verify(
     for algorithm, expected in digests.items():
         if expected and (digest := file_digest(part, algorithm)) != expected.lower():
             fail(f"{algorithm} is {digest}, expected {expected}")
+    if sha256_prefix and not (digest := sha256_file(part)).startswith(sha256_prefix):
+        fail(f"sha256 is {digest}, which does not start with {sha256_prefix} (from its name)")
 
 
 def _looks_like_html(path: Path) -> bool:

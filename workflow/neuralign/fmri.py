@@ -62,11 +62,13 @@ def workflow_targets(subjects: Sequence[str]) -> list[str]:
 
 
 def check_config(fmri: Mapping, unchecked_subjects: Sequence[str] = ()) -> None:
-    """Check config 'fmri' before any job: model sources and layer specs resolve, the subjects'
-    HDF5 files exist, and the stimulus folder holds every image of ``unchecked_subjects``
-    (those whose dataset is not built yet). ConfigError says where to get what is missing.
-    With 'fmri.simulated.enabled' a rule makes those files, so only their folders are checked
-    (``check_simulated_paths``)."""
+    """Check config 'fmri' before any job: model sources and layer specs resolve, and the
+    stimulus folder holds every image of ``unchecked_subjects`` (those whose dataset is not
+    built yet) whose HDF5 file is already there (the others are checked when converted, after
+    rule download fetched their file). ConfigError says where to get what is missing. With
+    'fmri.simulated.enabled' a rule makes those files, so only their folders are checked
+    (``check_simulated_paths``). Whether the gated stimulus images are there at all decides
+    whether the experiment runs (``neuralign.gated.god_stimuli``)."""
     # imported here: they load timm and torchvision, which the fitting jobs do not need
     from neuralign.config import ConfigError
     from neuralign.layers import LayerError, resolve_layers
@@ -84,25 +86,20 @@ def check_config(fmri: Mapping, unchecked_subjects: Sequence[str] = ()) -> None:
             f"config 'fmri.model_layers' names {unknown}, which are not in 'fmri.models' "
             f"({', '.join(fmri['models'])})"
         )
-    off = "(or set 'fmri.subjects: []' to leave the fMRI experiment out)"
     if fmri.get("simulated", {}).get("enabled", False):
         check_simulated_paths(fmri)
         return  # the files are made by rule god_fmri_simulated
-    for subject in fmri["subjects"]:
+    for subject in unchecked_subjects:
         h5 = Path(fmri["h5_dir"]) / f"{subject}.h5"
         if not h5.is_file():
-            raise ConfigError(
-                f"config 'fmri.h5_dir': {h5} does not exist; download it from "
-                f"{god_fmri.SUBJECT_URLS[subject]} ({god_fmri.FIGSHARE}; no checksums are "
-                f"published) into {fmri['h5_dir']} {off}"
-            )
-    for subject in unchecked_subjects:
+            continue
         try:
-            god_fmri.check_stimulus_dir(
-                Path(fmri["h5_dir"]) / f"{subject}.h5", fmri["stimulus_dir"]
-            )
+            god_fmri.check_stimulus_dir(h5, fmri["stimulus_dir"])
         except DatasetError as err:
-            raise ConfigError(f"config 'fmri.stimulus_dir': {err} {off}") from err
+            raise ConfigError(
+                f"config 'fmri.stimulus_dir': {err} (or set 'fmri.subjects: []' to leave the "
+                "fMRI experiment out)"
+            ) from err
 
 
 def check_simulated_paths(fmri: Mapping) -> None:

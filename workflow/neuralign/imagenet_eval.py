@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from statistics import NormalDist
 
 import numpy as np
@@ -18,7 +18,6 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from neuralign.config import ConfigError
 from neuralign.imagefolder import ImageFolderDataset, imagenet_wnids
 from neuralign.models import ModelError
 from neuralign.scores import read_measured_top1
@@ -131,31 +130,10 @@ def evaluate(
     return accuracy_summary(top5, labels)
 
 
-def check_imagenet_config(
-    imagenet: Mapping,
-    table: pd.DataFrame,
-    models: Sequence[str],
-    table_path: str,
-) -> list[str]:
-    """The selected models without a top-1 in the model table (their top-1 is measured).
-
-    Raises ConfigError when ``imagenet.val_dir`` is set but not a folder, or when such models
-    exist without ``imagenet.val_dir``.
-    """
-    val_dir = imagenet["val_dir"]
-    if val_dir is not None and not os.path.isdir(val_dir):
-        raise ConfigError(
-            f"config 'imagenet.val_dir' is {val_dir!r}, not a folder: point it at ImageNet "
-            "validation images sorted into <wnid>/ subfolders, or set it to null"
-        )
-    missing = [model for model in models if pd.isna(table.loc[model, "imagenet_top1"])]
-    if missing and val_dir is None:
-        raise ConfigError(
-            f"model(s) {missing} of {table_path} have no imagenet_top1: fill in their published "
-            "top-1 in that column, or set 'imagenet.val_dir' to an ImageNet validation folder "
-            "(<wnid>/<image>) so the workflow measures it"
-        )
-    return missing
+def models_without_top1(table: pd.DataFrame, models: Sequence[str]) -> list[str]:
+    """The selected models without a top-1 in the model table (their top-1 is measured when
+    ImageNet validation images are available; ``neuralign.gated.imagenet_val``)."""
+    return [model for model in models if pd.isna(table.loc[model, "imagenet_top1"])]
 
 
 def accuracy_table(paths: Sequence[str], models: Sequence[dict]) -> pd.DataFrame:

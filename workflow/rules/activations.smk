@@ -2,8 +2,8 @@ rule activations:
     input:
         dataset="results/datasets/{dataset}.nc",
         images="results/datasets/{dataset}/images",
-        # a checkpoint: model's file, e.g. built by rule harmonize (workflow/rules/harmonizer.smk)
-        checkpoint=lambda wildcards: model_checkpoint(wildcards),
+        # the model's weights file, if it reads one: downloaded, or built by rule harmonize
+        weights=model_weights,
     output:
         activations="results/activations/{dataset}/{model}.nc",
     log:

@@ -1,4 +1,5 @@
 import re
+import sys
 
 import yaml
 from snakemake.utils import validate
@@ -20,9 +21,14 @@ from neuralign.datasets import (
     remote_files,
     resource_path,
 )
+from neuralign import gated
 from neuralign.datasets.cowley2023 import get_session
-from neuralign import robust_models
-from neuralign.models import read_model_table
+from neuralign.models import (
+    read_model_table,
+    weights_download,
+    weights_downloads,
+    weights_file,
+)
 
 SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
 check_keys(config, yaml.safe_load((SCHEMA_DIR / "config.schema.yaml").read_text()))
@@ -34,7 +40,7 @@ MODEL_TABLE = read_model_table(config["model_table"])
 validate(MODEL_TABLE, "../schemas/models.schema.yaml")
 MODELS = select_models(MODEL_TABLE, config["models"], config["model_table"])
 check_layer_config(config["activations"], MODEL_TABLE, MODELS)
-check_model_files(MODEL_TABLE, MODELS)
+check_model_files(MODEL_TABLE, MODELS, config["model_table"])
 check_reduction(config["activations"])
 
 DATASETS = config["datasets"]
@@ -42,7 +48,14 @@ RDM_DATASETS = [dataset for dataset in DATASETS if dataset in RDM_ONLY]
 RESPONSE_DATASETS = [dataset for dataset in DATASETS if dataset not in RDM_ONLY]
 LAYER_SOURCE = config["fitting"]["select_layer_on"]
 FIT_DATASETS = RESPONSE_DATASETS + ([LAYER_SOURCE] if LAYER_SOURCE else [])
-REMOTE_FILES = {**remote_files(), **robust_models.remote_files()}
+# files rule download may fetch ({path: published file}); each stage adds its own, and
+# NEEDED_DOWNLOADS are those this config's `rule all` needs (the `downloads` target)
+WEIGHT_DOWNLOADS = weights_downloads(MODEL_TABLE, MODELS)
+REMOTE_FILES = {**remote_files(), **WEIGHT_DOWNLOADS}
+NEEDED_DOWNLOADS = dict(WEIGHT_DOWNLOADS)
+DOWNLOAD_LOCK = config["downloads"]["lock_file"]
+# stages left out because a gated input is missing (neuralign.gated), for the report
+LEFT_OUT = []
 COWLEY_SESSIONS = sorted(cowley2023.SESSIONS)
 DATASET_TITLES = {"demo": "demo dataset (SIMULATED neurons)"}
 
@@ -55,6 +68,20 @@ def one_of(names):
 wildcard_constraints:
     dataset=one_of(DATASETS + FIT_DATASETS),
     model=one_of(MODELS),
+
+
+def leave_out(stage):
+    """Leave a stage out (a ``neuralign.gated.LeftOut``): one line at start-up, and a row of
+    the report's "left out" table."""
+    LEFT_OUT.append(stage)
+    if workflow.is_main_process:
+        print(stage.line(), file=sys.stderr)
+
+
+def model_weights(wildcards):
+    """The weights file a model reads (downloaded, user-provided or built by rule harmonize),
+    if any."""
+    return weights_file(MODEL_TABLE.loc[wildcards.model, "source"]) or []
 
 
 def gpus(device):

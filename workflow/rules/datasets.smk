@@ -29,23 +29,6 @@ rule ceiling:
         "../scripts/ceiling.py"
 
 
-rule download:
-    output:
-        file="resources/{download}",
-    log:
-        "results/logs/downloads/{download}.log",
-    wildcard_constraints:
-        download=one_of(path.removeprefix("resources/") for path in REMOTE_FILES),
-    retries: 3
-    localrule: True
-    conda:
-        "../../envs/neuralign.yaml"
-    params:
-        remote=lambda wildcards: REMOTE_FILES[f"resources/{wildcards.download}"],
-    script:
-        "../scripts/download.py"
-
-
 rule cowley_dataset:
     input:
         images=lambda wildcards: resource_path(get_session(wildcards.session).images),

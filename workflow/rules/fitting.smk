@@ -62,5 +62,7 @@ rule scores:
         "../../envs/neuralign.yaml"
     params:
         models=model_rows(),
+        # why a model without a published top-1 has none (workflow/rules/imagenet_common.smk)
+        top1_unavailable=lambda wildcards: TOP1_UNAVAILABLE,
     script:
         "../scripts/scores.py"

@@ -4,6 +4,7 @@ include: "harmonizer_common.smk"
 rule harmonize:
     input:
         shards=harmonize_shards,
+        base=base_weights,
     output:
         model="results/harmonizer/{run}/model.pt",
         history="results/harmonizer/{run}/history.csv",
@@ -35,7 +36,7 @@ rule harmonize:
 rule human_alignment:
     input:
         shards=CLICKME_VAL,
-        checkpoint=model_checkpoint,
+        weights=model_weights,
     output:
         alignment="results/harmonizer/alignment/{model}.csv",
     log:

@@ -2,33 +2,38 @@
 
 from neuralign.datasets import clickme as clickme_data
 from neuralign.config import ConfigError
-from neuralign import robust_models
-from neuralign.models import parse_source
+from neuralign.models import parse_source, weights_download
 
 HARMONIZER = config["harmonizer"]
 HARMONIZER_RUNS = HARMONIZER["runs"]
+ALIGNMENT = HARMONIZER["alignment"]["enabled"]
 
 
-def clickme_shards(split):
-    """The configured ClickMe shards of ``split`` (checked at parse time), or none."""
+def clickme_shards(split, needed):
+    """The ClickMe shards of ``split``: those of the configured folder (checked at parse
+    time), else, when ``needed``, the published shards, which rule download fetches into
+    resources/ (no checksums are published: trust on first use); else none."""
     folder = HARMONIZER["clickme"][split]
-    if not folder:
+    if folder:
+        try:
+            return [str(path) for path in clickme_data.shard_paths(folder, split)]
+        except FileNotFoundError as err:
+            raise ConfigError(f"config 'harmonizer.clickme.{split}': {err}") from err
+    if not needed:
         return []
-    try:
-        return [str(path) for path in clickme_data.shard_paths(folder, split)]
-    except FileNotFoundError as err:
-        raise ConfigError(f"config 'harmonizer.clickme.{split}': {err}") from err
+    files = {resource_path(remote): remote for remote in clickme_data.remote_shards(split)}
+    REMOTE_FILES.update(files)
+    NEEDED_DOWNLOADS.update(files)
+    return list(files)
 
 
-CLICKME_TRAIN = clickme_shards("train")
-CLICKME_VAL = clickme_shards("val")
+# shards are fetched only for what needs them: training runs on ClickMe, alignment scoring
+CLICKME_TRAIN = clickme_shards(
+    "train", any(run["data"] != "synthetic" for run in HARMONIZER_RUNS.values())
+)
+CLICKME_VAL = clickme_shards("val", ALIGNMENT)
 
 for _run, _options in HARMONIZER_RUNS.items():
-    if _options["data"] != "synthetic" and not CLICKME_TRAIN:
-        raise ConfigError(
-            f"config 'harmonizer.runs.{_run}': data {_options['data']!r} needs ClickMe "
-            "training shards; set 'harmonizer.clickme.train' to their folder"
-        )
     if _options["data"] == "clickme+imagenet" and not HARMONIZER["imagenet_train"]:
         raise ConfigError(
             f"config 'harmonizer.runs.{_run}': data 'clickme+imagenet' needs "
@@ -39,15 +44,13 @@ for _run, _options in HARMONIZER_RUNS.items():
             f"config 'harmonizer.runs.{_run}.base': harmonized checkpoints are timm models; "
             "use an offline:, timm:, timm-untrained: or checkpoint: source"
         )
+    REMOTE_FILES.update(weights_download(_options["base"]))
+    NEEDED_DOWNLOADS.update(weights_download(_options["base"]))
 
 
-def model_checkpoint(wildcards):
-    """The weights file of a ``checkpoint:`` model (e.g. a harmonizer run), a ``keras:`` model
-    or a ``robust:`` model (fetched by rule download), else none."""
-    kind, name = parse_source(MODEL_TABLE.loc[wildcards.model, "source"])
-    if kind == "robust":
-        return robust_models.checkpoint_path(name)
-    return name if kind in ("checkpoint", "keras") else []
+def base_weights(wildcards):
+    """The weights file of a run's base model, if it reads one (e.g. downloaded hub weights)."""
+    return weights_file(HARMONIZER_RUNS[wildcards.run]["base"]) or []
 
 
 def harmonize_shards(wildcards):
@@ -58,11 +61,11 @@ def harmonize_shards(wildcards):
 
 
 def alignment_enabled():
-    return bool(CLICKME_VAL) and HARMONIZER["alignment"]["enabled"]
+    return bool(CLICKME_VAL) and ALIGNMENT
 
 
 def alignment_files(wildcards=None):
-    """Human-alignment tables of the selected models (when ClickMe validation maps exist)."""
+    """Human-alignment tables of the selected models (when alignment scoring is enabled)."""
     if not alignment_enabled():
         return []
     return expand("results/harmonizer/alignment/{model}.csv", model=MODELS)

@@ -3,14 +3,16 @@ include: "imagenet_common.smk"
 
 rule imagenet_accuracy:
     input:
-        # a checkpoint: model's file (workflow/rules/harmonizer_common.smk)
-        checkpoint=model_checkpoint,
+        # the model's weights file, if it reads one (workflow/rules/common.smk)
+        weights=model_weights,
     output:
         accuracy="results/imagenet/{model}.csv",
     log:
         "results/logs/imagenet/{model}.log",
     benchmark:
         "results/benchmarks/imagenet/{model}.tsv"
+    wildcard_constraints:
+        model=one_of(IMAGENET_MODELS),
     conda:
         "../../envs/neuralign.yaml"
     threads: max(2, IMAGENET["workers"])
@@ -20,7 +22,7 @@ rule imagenet_accuracy:
         gpu=gpus(IMAGENET["device"]),
     params:
         source=lambda wildcards: MODEL_TABLE.loc[wildcards.model, "source"],
-        val_dir=imagenet_val_dir,
+        val_dir=IMAGENET["val_dir"],
         options=IMAGENET_OPTIONS,
     script:
         "../scripts/imagenet_accuracy.py"

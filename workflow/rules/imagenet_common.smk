@@ -1,6 +1,7 @@
 """Config, checks and input functions of the ImageNet accuracy stage (rules in imagenet.smk)."""
 
-from neuralign.imagenet_eval import check_imagenet_config
+from neuralign import gated
+from neuralign.imagenet_eval import models_without_top1
 
 IMAGENET = config["imagenet"]
 IMAGENET_OPTIONS = {
@@ -8,20 +9,20 @@ IMAGENET_OPTIONS = {
     for key in ("device", "batch_size", "max_images", "seed", "workers")
 }
 # selected models without a top-1 in the model table: the scores take their measured one
-MEASURED_TOP1 = check_imagenet_config(
-    IMAGENET, MODEL_TABLE, MODELS, config["model_table"]
+WITHOUT_TOP1 = models_without_top1(MODEL_TABLE, MODELS)
+_WANTED = MODELS if IMAGENET["evaluate"] == "all" else WITHOUT_TOP1
+# the validation images are gated (a registration): without them the stage is left out and the
+# models without a published top-1 are scored with an empty one that says why
+IMAGENET_LEFT_OUT = gated.imagenet_val(IMAGENET["val_dir"], _WANTED) if _WANTED else None
+if IMAGENET_LEFT_OUT:
+    leave_out(IMAGENET_LEFT_OUT)
+MEASURED_TOP1 = [] if IMAGENET_LEFT_OUT else WITHOUT_TOP1
+IMAGENET_MODELS = [] if IMAGENET_LEFT_OUT else _WANTED
+TOP1_UNAVAILABLE = (
+    "not available: no ImageNet validation images (config 'imagenet.val_dir')"
+    if IMAGENET_LEFT_OUT
+    else None
 )
-IMAGENET_MODELS = MODELS if IMAGENET["evaluate"] == "all" else MEASURED_TOP1
-
-
-def imagenet_val_dir(wildcards):
-    """The configured validation folder (a job of this stage needs one)."""
-    if IMAGENET["val_dir"] is None:
-        raise WorkflowError(
-            f"results/imagenet/{wildcards.model}.csv needs config 'imagenet.val_dir': an "
-            "ImageNet validation folder sorted into <wnid>/ subfolders"
-        )
-    return IMAGENET["val_dir"]
 
 
 def measured_top1_files(wildcards=None):
@@ -30,8 +31,6 @@ def measured_top1_files(wildcards=None):
 
 
 def imagenet_targets():
-    """Outputs of this stage that `rule all` builds (none without 'imagenet.val_dir' or
-    without a model to evaluate)."""
-    if IMAGENET["val_dir"] is None or not IMAGENET_MODELS:
-        return []
-    return ["results/tables/imagenet_accuracy.csv"]
+    """Outputs of this stage that `rule all` builds (none when it is left out or has no model
+    to evaluate)."""
+    return ["results/tables/imagenet_accuracy.csv"] if IMAGENET_MODELS else []

@@ -17,7 +17,7 @@ rule demo_maps_dataset:
 
 rule arcaro_dataset:
     input:
-        archive=arcaro_archive,
+        archive=ARCARO_ARCHIVE,
     output:
         dataset="results/datasets/arcaro2020_{monkey}.nc",
         images=directory("results/datasets/arcaro2020_{monkey}/images"),
@@ -30,6 +30,7 @@ rule arcaro_dataset:
     params:
         monkey=lambda wildcards: wildcards.monkey.capitalize(),
         window=MAPS["arcaro2020_window"],
+        lock=DOWNLOAD_LOCK,
     script:
         "../scripts/arcaro_dataset.py"
 
@@ -38,8 +39,8 @@ rule map_activations:
     input:
         dataset="results/datasets/{dataset}.nc",
         images="results/datasets/{dataset}/images",
-        # a checkpoint: model's file (workflow/rules/harmonizer_common.smk), as in rule activations
-        checkpoint=lambda wildcards: model_checkpoint(wildcards),
+        # the model's weights file, as in rule activations
+        weights=model_weights,
     output:
         activations="results/activations/{dataset}/{model}.nc",
     log:
@@ -68,7 +69,7 @@ rule map_fit:
         dataset="results/datasets/{dataset}.nc",
         images="results/datasets/{dataset}/images",
         activations="results/activations/{dataset}/{model}.nc",
-        checkpoint=lambda wildcards: model_checkpoint(wildcards),
+        weights=model_weights,
     output:
         fit="results/maps/{dataset}/{model}.nc",
     log:
@@ -113,6 +114,8 @@ rule map_scores:
         "../../envs/neuralign.yaml"
     params:
         models=model_rows(),
+        # why a model without a published top-1 has none (workflow/rules/imagenet_common.smk)
+        top1_unavailable=lambda wildcards: TOP1_UNAVAILABLE,
     script:
         "../scripts/map_scores.py"
 

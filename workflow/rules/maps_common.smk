@@ -2,8 +2,10 @@
 
 import pandas as pd
 
+from neuralign.config import ConfigError
+
 from neuralign.datasets.arcaro2020 import (
-    ARCHIVE_URL,
+    ARCHIVE,
     GRID_STEP_DEG,
     IMAGE_SIZE_DEG,
     MONKEYS,
@@ -80,15 +82,25 @@ def map_activation_options(wildcards):
     }
 
 
-def arcaro_archive(wildcards):
-    """The user's copy of the published archive, or a message saying how to provide it."""
+def arcaro_archive():
+    """The published archive: the user's copy (config maps.arcaro2020_archive), else the one
+    rule download fetches into resources/ (trust on first use)."""
     path = MAPS["arcaro2020_archive"]
-    if not path or not Path(path).is_file():
-        raise WorkflowError(
-            f"config maps.arcaro2020_archive is {path!r}, not a file: download {ARCHIVE_URL} "
-            "(no checksum is published) and set maps.arcaro2020_archive to its path"
-        )
+    if path:
+        if not Path(path).is_file():
+            raise ConfigError(
+                f"config 'maps.arcaro2020_archive' is {path!r}, not a file: point it at a copy "
+                f"of {ARCHIVE.url}, or set it to null to let the workflow download it"
+            )
+        return path
+    path = resource_path(ARCHIVE)
+    REMOTE_FILES[path] = ARCHIVE
+    if any(dataset.startswith("arcaro2020_") for dataset in MAP_DATASETS):
+        NEEDED_DOWNLOADS[path] = ARCHIVE
     return path
+
+
+ARCARO_ARCHIVE = arcaro_archive()
 
 
 def by_accuracy():

@@ -1,26 +1,21 @@
-"""Convert one monkey of a user-provided copy of the published Arcaro 2020 archive."""
+"""Convert one monkey of the published Arcaro 2020 archive (downloaded, or the user's copy)."""
 
-import hashlib
 import tempfile
 import zipfile
 from pathlib import Path
 
 from neuralign.dataset import DatasetError, validate_dataset, write_netcdf
-from neuralign.datasets.arcaro2020 import ARCHIVE_URL, convert_arcaro, get_monkey
+from neuralign.datasets.arcaro2020 import ARCHIVE, ARCHIVE_URL, convert_arcaro, get_monkey
+from neuralign.download import DownloadLock, sha256_file
 from neuralign.logs import log_to
 
 
-def sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def main(archive: str, monkey: str, dataset_path: str, image_dir: str, window, log) -> None:
+def main(
+    archive: str, monkey: str, dataset_path: str, image_dir: str, window, lock: str, log
+) -> None:
     info = get_monkey(monkey)
-    checksum = sha256(archive)
+    ARCHIVE.verify(archive, lock=DownloadLock(lock))  # trust on first use
+    checksum = sha256_file(archive)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             with zipfile.ZipFile(archive) as handle:
@@ -32,8 +27,8 @@ def main(archive: str, monkey: str, dataset_path: str, image_dir: str, window, l
                 handle.extractall(tmp, members)
         except zipfile.BadZipFile as err:
             raise DatasetError(
-                f"{archive}: is not a zip archive ({err}); point maps.arcaro2020_archive at "
-                f"a copy of {ARCHIVE_URL}"
+                f"{archive}: is not a zip archive ({err}); delete it and rerun to download "
+                f"{ARCHIVE_URL} again (or point maps.arcaro2020_archive at a copy of it)"
             ) from err
         mat = [path for path in Path(tmp).rglob(Path(info.mat_file).name)]
         if not mat:
@@ -60,5 +55,6 @@ if __name__ == "__main__":
             snakemake.output.dataset,
             snakemake.output.images,
             snakemake.params.window,
+            snakemake.params.lock,
             log,
         )

@@ -1,12 +1,12 @@
-"""Convert one subject of Generic Object Decoding fMRI (user-provided or SIMULATED files) to a
+"""Convert one subject of Generic Object Decoding fMRI (downloaded or SIMULATED files) to a
 dataset."""
 
 import hashlib
 from pathlib import Path
 
 from neuralign.dataset import validate_dataset, write_netcdf
-from neuralign.datasets.god_fmri import convert_god
-from neuralign.download import sha256_file
+from neuralign.datasets.god_fmri import SUBJECT_FILES, convert_god
+from neuralign.download import DownloadLock, sha256_file
 from neuralign.logs import log_to
 
 
@@ -18,7 +18,10 @@ def main(
     image_dir: str,
     log,
     simulated: bool | None = None,
+    lock: str | None = None,
 ) -> None:
+    if lock:  # the published file, pinned by trust on first use
+        SUBJECT_FILES[subject].verify(subject_h5, lock=DownloadLock(lock))
     root = Path(dataset_path).parent
     ds = convert_god(
         subject_h5, subject, stimulus_dir, image_dir, relative_to=root, simulated=simulated
@@ -57,4 +60,5 @@ if __name__ == "__main__":
             snakemake.output.images,
             log,
             simulated=snakemake.params.simulated,
+            lock=snakemake.params.lock,
         )

@@ -11,8 +11,9 @@ def main(
     out_path: str,
     log,
     imagenet_paths: list[str] = (),
+    top1_unavailable: str | None = None,
 ) -> None:
-    table = maps_table(fit_paths, models, dataset, imagenet_paths)
+    table = maps_table(fit_paths, models, dataset, imagenet_paths, top1_unavailable)
     table.to_csv(out_path, index=False)
     log.info("wrote %s: %d rows (model x mapping x array)", out_path, len(table))
 
@@ -26,4 +27,5 @@ if __name__ == "__main__":
             snakemake.output.table,
             log,
             list(snakemake.input.imagenet),
+            snakemake.params.top1_unavailable,
         )

@@ -12,8 +12,11 @@ def main(
     log,
     alignment_paths: list[str] = (),
     imagenet_paths: list[str] = (),
+    top1_unavailable: str | None = None,
 ) -> None:
-    table = scores_table(fit_paths, models, dataset, alignment_paths, imagenet_paths)
+    table = scores_table(
+        fit_paths, models, dataset, alignment_paths, imagenet_paths, top1_unavailable
+    )
     table.to_csv(out_path, index=False)
     log.info("wrote %s with %d models", out_path, len(table))
 
@@ -28,4 +31,5 @@ if __name__ == "__main__":
             log,
             list(snakemake.input.alignment),
             list(snakemake.input.imagenet),
+            snakemake.params.top1_unavailable,
         )

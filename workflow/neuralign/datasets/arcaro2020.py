@@ -6,9 +6,10 @@ PL, and middle, ML, lateral face patches) and 9 × 9 for Monkey 2 (ML), 2° apar
 Figure 1 and its legend). Every electrode therefore gives a map of its response over each image.
 Linsley, Rodriguez et al. (NeurIPS 2023) score models on these maps.
 
-Published files: the Serre lab's ``Arcaro2020.zip`` (URL in ``ARCHIVE_URL``; neither a checksum
-nor a size is published) holds one MATLAB file per monkey and the images it lists (serre-lab/
-neural_harmonizer ``neural_harmonizer/data/dataset.py``):
+Published files: the Serre lab's ``Arcaro2020.zip`` (``ARCHIVE``; neither a checksum nor a size
+is published, so the workflow downloads it with trust on first use) holds one MATLAB file per
+monkey and the images it lists (serre-lab/neural_harmonizer
+``neural_harmonizer/data/dataset.py``):
 
 - ``George/george_060118_data.mat`` with the images in ``George/natural_test/``;
 - ``Red/red_062419_data.mat`` with the images in ``Red/red_naturalface/``.
@@ -47,8 +48,10 @@ import xarray as xr
 
 import neuralign
 from neuralign.dataset import DatasetError, copy_images, image_path_values
+from neuralign.download import RemoteFile
 
 ARCHIVE_URL = "https://storage.googleapis.com/serrelab-public/neural_recordings/Arcaro2020.zip"
+ARCHIVE = RemoteFile(ARCHIVE_URL)  # URL from LOADER; no checksum published
 LOADER = (
     "https://github.com/serre-lab/neural_harmonizer/blob/785b11a8df6bc15feb59ca2a29f06133f6583712/"
     "neural_harmonizer/data/dataset.py"

@@ -13,7 +13,8 @@ lists 318 training and 17 validation shards, numbered from 0). Each record is a
 The published evaluation resizes the image to 224 (bilinear) and prepares the map by resizing
 it to 64×64 (bilinear), blurring it with a 10×10 Gaussian (σ = 10, "SAME" zero padding) and
 resizing it to the image size; ``human_map`` does the same. No checksums of the shards are
-published; the workflow reads shards the user has put in a folder (``shard_paths``).
+published: the workflow downloads them (``remote_shards``) with trust on first use, or reads
+shards the user has put in a folder (``shard_paths``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
 
+from neuralign.download import RemoteFile
 from neuralign.tfrecord import (
     TFRecordError,
     parse_example,
@@ -65,6 +67,11 @@ def shard_url(split: str, index: int) -> str:
     if split not in N_SHARDS:
         raise ValueError(f"ClickMe split {split!r} unknown; valid: {', '.join(N_SHARDS)}")
     return f"{BASE_URL}/{split}/{split}-{index}.tfrecords"
+
+
+def remote_shards(split: str) -> list[RemoteFile]:
+    """Every published shard of ``split``, without checksums (trust on first use)."""
+    return [RemoteFile(shard_url(split, index)) for index in range(N_SHARDS[split])]
 
 
 def shard_paths(folder: str | os.PathLike, split: str) -> list[Path]:

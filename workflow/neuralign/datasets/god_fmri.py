@@ -1,8 +1,10 @@
 """Horikawa & Kamitani (2017) Generic Object Decoding (GOD): human fMRI responses to ImageNet.
 
 Published files: one preprocessed HDF5 file per subject, ``Subject1.h5`` ... ``Subject5.h5``,
-on figshare (``SUBJECT_URLS``, from KamitaniLab/GenericObjectDecoding ``data/README.md`` at
-commit d8864de, July 2020; neither checksums nor sizes are published there).
+on figshare (``SUBJECT_FILES``: article 7387130 and the file ids of KamitaniLab/
+GenericObjectDecoding ``data/README.md`` at commit d8864de00fdf4a7dd44bdb88890d7570490f8fae,
+July 2020). Figshare's API lists an md5 and a size per file, which the download verifies
+(``neuralign.download.FigshareFile``).
 
 File format: bdpy "BData" (KamitaniLab/bdpy ``bdpy/bdata/bdata.py``, ``__save_h5``/
 ``__load_h5``): ``/dataset`` is a (samples, columns) float array; ``/metadata/key`` (bytes),
@@ -47,12 +49,14 @@ import xarray as xr
 
 import neuralign
 from neuralign.dataset import DatasetError, copy_images, image_path_values
+from neuralign.download import FigshareFile
 
 FIGSHARE = "https://figshare.com/articles/Generic_Object_Decoding/7387130"
 REPOSITORY = "https://github.com/KamitaniLab/GenericObjectDecoding"
 IMAGE_REQUEST = "https://forms.gle/ujvA34948Xg49jdn9"
-SUBJECT_URLS = {
-    f"Subject{k}": f"https://ndownloader.figshare.com/files/{file_id}"
+ARTICLE = 7387130
+SUBJECT_FILES = {
+    f"Subject{k}": FigshareFile(ARTICLE, file_id, f"Subject{k}.h5")
     for k, file_id in enumerate((24080120, 24080123, 24080126, 24080129, 24080132), start=1)
 }
 CITATION = (
@@ -120,9 +124,9 @@ def convert_god(
     ``neuralign.demo_fmri``) gives a dataset marked SIMULATED in its attrs; ``simulated``
     True/False makes a file that is not / is so marked an error.
     """
-    if subject not in SUBJECT_URLS:
+    if subject not in SUBJECT_FILES:
         raise DatasetError(
-            f"{subject_h5}: unknown GOD subject {subject!r}; known: {list(SUBJECT_URLS)}"
+            f"{subject_h5}: unknown GOD subject {subject!r}; known: {list(SUBJECT_FILES)}"
         )
     data = _read_bdata(Path(subject_h5))
     if simulated is not None and data.simulated != simulated:
@@ -415,7 +419,7 @@ def _dataset(
             "citation": CITATION,
             "license": LICENSE,
             "source": FIGSHARE,
-            "source_url": SUBJECT_URLS[subject],
+            "source_url": SUBJECT_FILES[subject].url,
             "description": (
                 "Human fMRI voxel responses (Generic Object Decoding, preprocessed as published) "
                 "to ImageNet images; one entry per presentation in file order, NaN where an "
