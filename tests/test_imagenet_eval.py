@@ -12,12 +12,12 @@ from scipy import stats
 from skimage import data
 from sklearn.metrics import accuracy_score, top_k_accuracy_score
 
-from neuralign.config import ConfigError
+from neuralign import gated
 from neuralign.imagefolder import imagenet_wnids
 from neuralign.imagenet_eval import (
     accuracy_table,
-    check_imagenet_config,
     evaluate,
+    models_without_top1,
     stratified_subset,
     wilson_interval,
 )
@@ -137,18 +137,15 @@ TABLE = pd.DataFrame(
 )
 
 
-def test_config_check_names_the_key_the_model_and_both_fixes(tmp_path):
-    with pytest.raises(ConfigError, match=r"'imagenet.val_dir' is '.*nowhere', not a folder"):
-        check_imagenet_config({"val_dir": str(tmp_path / "nowhere")}, TABLE, ["lite0"], "m.tsv")
-    with pytest.raises(ConfigError) as error:
-        check_imagenet_config({"val_dir": None}, TABLE, ["lite0", "harmonized"], "m.tsv")
-    for text in ("['harmonized'] of m.tsv have no imagenet_top1", "fill in", "imagenet.val_dir"):
-        assert text in str(error.value)
-    imagenet = {"val_dir": str(tmp_path)}
-    assert check_imagenet_config(imagenet, TABLE, ["lite0", "harmonized"], "m.tsv") == [
-        "harmonized"
-    ]
-    assert check_imagenet_config({"val_dir": None}, TABLE, ["lite0"], "m.tsv") == []
+def test_models_without_a_top1_and_the_stage_left_out_without_val_images(tmp_path):
+    assert models_without_top1(TABLE, ["lite0", "harmonized"]) == ["harmonized"]
+    assert models_without_top1(TABLE, ["lite0"]) == []
+    assert gated.imagenet_val(str(tmp_path), ["harmonized"]) is None
+    for val_dir, where in [(None, "it is not set"), ("nowhere", "nowhere is not a folder")]:
+        left_out = gated.imagenet_val(val_dir, ["harmonized"])
+        assert "ImageNet top-1 of harmonized" in left_out.stage
+        assert f"'imagenet.val_dir': {where}" in left_out.missing
+        assert "image-net.org" in left_out.how_to_get_it
 
 
 def measured(tmp_path, model, top1, n_images=5):
@@ -190,3 +187,9 @@ def test_scores_take_the_measured_top1_of_models_without_one(tmp_path):
     ]
     with pytest.raises(ValueError, match="'harmonized' has no imagenet_top1"):
         scores_table(fits, models, "demo")
+    # the ImageNet stage left out: the top-1 stays empty and its source says why
+    why = "not available: no ImageNet validation images (config 'imagenet.val_dir')"
+    table = scores_table(fits, models, "demo", top1_unavailable=why).set_index("model")
+    assert table.loc["lite0", "imagenet_top1"] == 75.1
+    assert np.isnan(table.loc["harmonized", "imagenet_top1"])
+    assert table["imagenet_top1_source"].tolist() == ["model table", why]
