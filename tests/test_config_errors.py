@@ -28,7 +28,14 @@ TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
             {"datasets": ["arcaro2020_george"]},
             ["is a map dataset; list it under 'maps.datasets'", "scorable now: demo"],
         ),
-        ({"datasets": ["cowley2023_v4_190923"]}, ["only repeat-averaged responses"]),
+        (
+            {"user_datasets": {"mine": {"images": "nowhere", "responses": "r.npy"}}},
+            ["config 'user_datasets.mine.images': nowhere does not exist"],
+        ),
+        (
+            {"user_datasets": {"demo": {"netcdf": "x.nc"}}},
+            ["'user_datasets.demo': 'demo' is a built-in dataset name"],
+        ),
         ({"datasets": ["dmeo"]}, ["unknown dataset 'dmeo'", "did you mean 'demo'"]),
         ({"fitting": {"ceiling_formula": "r/sqrt(c)"}}, ["ceiling_formula", "r/c"]),
         ({"activations": {"reduction": {"method": "pca"}}}, ["needs 'activations.pca_images'"]),
@@ -39,7 +46,8 @@ TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
         "model",
         "layer",
         "map-dataset",
-        "averaged-only",
+        "user-dataset-file",
+        "user-dataset-name",
         "unknown-dataset",
         "bad-value",
         "pca-without-images",
@@ -68,13 +76,16 @@ def test_torchvision_models_need_named_layers():
     check_layer_config({**activations, "model_layers": {"alexnet": 8}}, table, ["alexnet"])
 
 
-def test_keras_models_need_their_file_and_named_layers(tmp_path):
+def test_keras_models_need_their_file_or_url_and_named_layers(tmp_path):
     url = "https://storage.googleapis.com/serrelab/prj_harmonization/models/vgg16_harmonized.h5"
     path = tmp_path / "vgg16_harmonized.h5"
-    table = pd.DataFrame({"source": [f"keras:{path}"], "notes": [url]}, index=["vgg"])
-    with pytest.raises(ConfigError, match=rf"'vgg': Keras model file {path} does not exist.*{url}"):
-        check_model_files(table, ["vgg"])
+    table = pd.DataFrame(
+        {"source": [f"keras:{path}"], "notes": ["harmonized VGG16"], "url": [""]}, index=["vgg"]
+    )
+    with pytest.raises(ConfigError, match=rf"'vgg': Keras model file {path} does not exist.*'url'"):
+        check_model_files(table, ["vgg"], "m.tsv")
     with pytest.raises(ConfigError, match="activations.model_layers.vgg"):
         check_layer_config({"layers": "stages", "model_layers": {}}, table, ["vgg"])
+    check_model_files(table.assign(url=[url]), ["vgg"])  # downloaded by rule download
     path.touch()
     check_model_files(table, ["vgg"])

@@ -62,3 +62,34 @@ def test_harmonized_models_stand_out():
     x = np.asarray(diamonds[0].get_xdata(), dtype=float)
     np.testing.assert_allclose(x, scores.loc[[5, 9], "imagenet_top1"].to_numpy())
     assert sum(len(line.get_xdata()) for line in ax.lines if line.get_marker() == "o") == 12
+
+
+def test_models_without_a_top1_are_drawn_in_a_marked_strip_not_at_an_invented_x():
+    scores = scores_table()
+    scores.loc[[5, 9], ["family", "imagenet_top1"]] = ["harmonized", np.nan]
+    figure = accuracy_vs_predictivity(scores, "test")
+    ax, strip = figure.axes[:2]
+    assert "no ImageNet" in strip.get_title()
+    assert [t.get_text() for t in strip.get_xticklabels()] == ["m5", "m9"]
+    in_strip = [line for line in strip.lines if line.get_marker() == "D"]
+    assert len(in_strip) == 1
+    ys = np.asarray(in_strip[0].get_ydata(), dtype=float)
+    np.testing.assert_allclose(ys, scores.loc[[5, 9], "ceiled"].to_numpy())
+    main = np.concatenate([line.get_xydata() for line in ax.lines if line.get_marker() == "o"])
+    assert len(main) == len(scores) - 2 and np.isfinite(main).all()
+    assert "harmonized" in [text.get_text() for text in ax.get_legend().get_texts()]
+    # the correlations leave them out
+    table = accuracy_correlations(scores, n_bootstrap=50)
+    assert table["n_models"].sum() == len(scores) - 4  # 2 untrained, 2 without top-1
+
+
+def test_without_a_noise_ceiling_the_raw_r_is_drawn_and_labelled():
+    scores = scores_table().rename(columns=lambda c: c.replace("ceiled", "raw"))
+    scores[["ceiled", "ceiled_ci_low", "ceiled_ci_high"]] = np.nan
+    ax = accuracy_vs_predictivity(scores, "test").axes[0]
+    assert "raw predictivity" in ax.get_ylabel() and "no noise ceiling" in ax.get_ylabel()
+    points = np.concatenate([line.get_xydata() for line in ax.lines if line.get_marker() == "o"])
+    np.testing.assert_allclose(np.sort(points[:, 1]), np.sort(scores["raw"]))
+    table = accuracy_correlations(scores, n_bootstrap=50)
+    assert table["predictivity"].tolist() == ["raw", "raw"]
+    assert np.isfinite(table["spearman_rho"]).all()

@@ -52,35 +52,51 @@ def _scored_elsewhere(dataset: str) -> str | None:
     return next((v for k, v in SCORED_ELSEWHERE.items() if dataset.startswith(k)), None)
 
 
-def scorable_datasets() -> list[str]:
-    """Datasets the workflow can score: with repeated responses, or RDMs (by RSA)."""
-    cowley = [f"cowley2023_v4_{k}" for k, v in cowley2023.SESSIONS.items() if v.raw is not None]
-    return ["demo", *cowley, *majajhong2015.DATASETS, *RDM_ONLY]
+def scorable_datasets(user_datasets: Iterable[str] = ()) -> list[str]:
+    """Datasets the workflow can score: built-in ones (with repeated responses, repeat
+    averages scored by raw r without a ceiling, or RDMs by RSA) and the user's."""
+    cowley = [f"cowley2023_v4_{session}" for session in cowley2023.SESSIONS]
+    return ["demo", *cowley, *majajhong2015.DATASETS, *RDM_ONLY, *user_datasets]
 
 
-def check_datasets(datasets: Iterable[str]) -> None:
+def check_user_datasets(user_datasets: Mapping[str, Mapping]) -> None:
+    """Names of config 'user_datasets' must not be built-in datasets, and the files they name
+    must exist."""
+    for name, spec in user_datasets.items():
+        if name in scorable_datasets() or _scored_elsewhere(name) or name == "god_fmri":
+            raise ConfigError(
+                f"config 'user_datasets.{name}': {name!r} is a built-in dataset name; "
+                "choose another name"
+            )
+        for key in ("netcdf", "images", "responses", "stimuli", "neuroids", "ceiling"):
+            path = spec.get(key)
+            if isinstance(path, str) and not Path(path).exists():
+                raise ConfigError(
+                    f"config 'user_datasets.{name}.{key}': {path} does not exist (paths are "
+                    "relative to the working directory)"
+                )
+
+
+def check_datasets(datasets: Iterable[str], user_datasets: Iterable[str] = ()) -> None:
     """Every dataset in config 'datasets' must be one the workflow can build and score."""
-    available = scorable_datasets()
+    available = scorable_datasets(user_datasets)
     for dataset in datasets:
         if dataset in available:
             continue
-        if dataset.removeprefix("cowley2023_v4_") in cowley2023.SESSIONS:
-            why = "its session has only repeat-averaged responses, so it has no noise ceiling"
-        elif elsewhere := _scored_elsewhere(dataset):
-            why = elsewhere
-        else:
+        if elsewhere := _scored_elsewhere(dataset):
             raise ConfigError(
-                f"unknown dataset {dataset!r} in config 'datasets'; {_choices(dataset, available)}"
+                f"dataset {dataset!r} (config 'datasets') cannot be scored: {elsewhere}; "
+                f"scorable now: {', '.join(available)}"
             )
         raise ConfigError(
-            f"dataset {dataset!r} (config 'datasets') cannot be scored: {why}; "
-            f"scorable now: {', '.join(available)}"
+            f"unknown dataset {dataset!r} in config 'datasets' (declare your own under "
+            f"'user_datasets'); {_choices(dataset, available)}"
         )
 
 
-def check_layer_source(dataset: str | None) -> None:
+def check_layer_source(dataset: str | None, user_datasets: Iterable[str] = ()) -> None:
     """``fitting.select_layer_on`` must name a dataset scored by regression."""
-    valid = [d for d in scorable_datasets() if d not in RDM_ONLY]
+    valid = [d for d in scorable_datasets(user_datasets) if d not in RDM_ONLY]
     if dataset is not None and dataset not in valid:
         raise ConfigError(
             f"config 'fitting.select_layer_on': {dataset!r} is not a dataset scored by "

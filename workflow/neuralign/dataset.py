@@ -46,8 +46,10 @@ def validate_dataset(ds: xr.Dataset, source: str = "<in memory>") -> xr.Dataset:
     for coord in STIMULUS_COORDS:
         if coord not in ds.coords or ds[coord].dims != ("stimulus",):
             fail(f"coordinate '{coord}' along 'stimulus' is missing")
-    if len(np.unique(ds["stimulus_id"].values)) != ds.sizes["stimulus"]:
-        fail("'stimulus_id' values are not unique")
+    ids, counts = np.unique(ds["stimulus_id"].values.astype(str), return_counts=True)
+    if (counts > 1).any():
+        repeated = [f"'{i}' ({c} times)" for i, c in zip(ids, counts, strict=True) if c > 1]
+        fail(f"'stimulus_id' values are not unique: {', '.join(repeated[:5])}")
     if "responses" in ds:
         _validate_neural(ds, "responses", ("stimulus", "neuroid", "repetition"), fail)
     if "maps" in ds:
@@ -84,15 +86,21 @@ def _validate_neural(ds: xr.Dataset, name: str, dims: tuple[str, ...], fail) -> 
     for coord in NEUROID_COORDS:
         if coord not in ds.coords or ds[coord].dims != ("neuroid",):
             fail(f"coordinate '{coord}' along 'neuroid' is missing")
-    if np.isinf(values.values).any():
-        fail(f"'{name}' contains infinite values")
+    stimuli, neuroids = ds["stimulus_id"].values, ds["neuroid_id"].values
+    inf = np.isinf(values.values)
+    if inf.any():
+        stim, neuroid = np.argwhere(inf)[0][:2]
+        fail(
+            f"'{name}' contains {int(inf.sum())} infinite value(s), the first at stimulus "
+            f"'{stimuli[stim]}', neuroid '{neuroids[neuroid]}'"
+        )
     observed = np.isfinite(values.values).reshape(*values.shape[:2], -1).any(axis=2)
     if not observed.all():
         stim, neuroid = np.argwhere(~observed)[0]
         fail(
             f"every (stimulus, neuroid) pair of '{name}' needs at least one finite value; "
-            f"stimulus {ds['stimulus_id'].values[stim]!r}, "
-            f"neuroid {ds['neuroid_id'].values[neuroid]!r} has none"
+            f"stimulus '{stimuli[stim]}', neuroid '{neuroids[neuroid]}' has none "
+            f"({int((~observed).sum())} such pairs)"
         )
 
 

@@ -23,14 +23,37 @@ FORMULA_LABELS = {"r/c": "r / c", "(r/c)^2": "(r / c)²", "r^2/c": "r² / c"}
 THRESHOLD = 70.0  # ImageNet top-1 (%) past which the paper finds predictivity falling
 
 
-def family_points(ax: plt.Axes, table: pd.DataFrame, column: str) -> None:
+def family_points(
+    ax: plt.Axes, table: pd.DataFrame, column: str, strip: plt.Axes | None = None
+) -> None:
     """ImageNet top-1 against ``column`` with its 95% CI (``<column>_ci_low/high``), one colour
-    per family, each point labelled; harmonized models stand out (large diamonds)."""
+    per family, each point labelled; harmonized models stand out (large diamonds). Models
+    without a top-1 (not measured: no ImageNet validation images) are drawn in ``strip``, a
+    narrow axis beside ``ax`` marked "no ImageNet top-1", never at an invented x."""
+    known = table[table["imagenet_top1"].notna()]
+    unknown = table[table["imagenet_top1"].isna()]
+    _points(ax, known, column, known["imagenet_top1"])
+    if len(unknown):
+        if strip is None:
+            raise ValueError(f"models {unknown['model'].tolist()} have no ImageNet top-1")
+        position = pd.Series(range(len(unknown)), index=unknown.index)
+        _points(strip, unknown, column, position, annotate=False)
+        strip.set_xlim(-0.8, len(unknown) - 0.2)
+        strip.set_xticks(position, unknown["model"], rotation=90, fontsize=7)
+        strip.set_facecolor("#eeeeee")
+        strip.set_title("no ImageNet\ntop-1", fontsize=8)
+        strip.tick_params(labelleft=False)
+        strip.grid(alpha=0.3)
+
+
+def _points(
+    ax: plt.Axes, table: pd.DataFrame, column: str, x: pd.Series, annotate: bool = True
+) -> None:
     for family, group in table.groupby("family", sort=False):
         low, high = group[f"{column}_ci_low"], group[f"{column}_ci_high"]
         highlight = family == "harmonized"
         ax.errorbar(
-            group["imagenet_top1"],
+            x[group.index],
             group[column],
             yerr=[group[column] - low, high - group[column]],
             fmt="D" if highlight else "o",
@@ -41,33 +64,68 @@ def family_points(ax: plt.Axes, table: pd.DataFrame, column: str) -> None:
             label=family,
             zorder=3 if highlight else 2,
         )
-        for _, row in group.iterrows():
+        for index, row in group.iterrows() if annotate else ():
             ax.annotate(
                 row["model"],
-                (row["imagenet_top1"], row[column]),
+                (x[index], row[column]),
                 fontsize=7,
                 xytext=(4, 4),
                 textcoords="offset points",
             )
 
 
+def accuracy_axes(
+    fig: plt.Figure, table: pd.DataFrame, n_panels: int = 1
+) -> list[tuple[plt.Axes, plt.Axes | None]]:
+    """(main axis, strip or None) per panel: the strip, for models without an ImageNet top-1,
+    sits right of its panel and shares its y axis."""
+    if table["imagenet_top1"].notna().all():
+        return [(ax, None) for ax in fig.subplots(1, n_panels, squeeze=False)[0]]
+    axes = fig.subplots(1, 2 * n_panels, width_ratios=[6, 1] * n_panels, squeeze=False)[0]
+    pairs = list(zip(axes[::2], axes[1::2], strict=True))
+    for main, strip in pairs:
+        strip.sharey(main)
+    return pairs
+
+
+def legend(ax: plt.Axes, strip: plt.Axes | None, **kwargs) -> None:
+    """One legend for a panel and its strip (each family once)."""
+    handles = dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+    if strip is not None:
+        handles.update(zip(*reversed(strip.get_legend_handles_labels()), strict=True))
+    ax.legend(list(handles.values()), list(handles), **kwargs)
+
+
+def predictivity_column(scores: pd.DataFrame) -> str:
+    """``ceiled`` when the dataset has a noise ceiling, else ``raw`` (repeat-averaged data)."""
+    return "ceiled" if scores["ceiled"].notna().any() else "raw"
+
+
 def accuracy_vs_predictivity(scores: pd.DataFrame, title: str) -> plt.Figure:
-    """ImageNet top-1 (x) against ceiled predictivity (y) with 95% CIs, coloured by family."""
+    """ImageNet top-1 (x) against ceiled predictivity (y) with 95% CIs, coloured by family;
+    raw r when the dataset has no noise ceiling (the axis label says so). Models without a
+    top-1 are drawn in a strip of their own."""
     formulas = scores["ceiling_formula"].unique()
     if len(formulas) != 1:
         raise ValueError(f"scores mix ceiling formulas {list(formulas)}")
-    fig, ax = plt.subplots(figsize=(6, 4.5), layout="constrained")
-    family_points(ax, scores, "ceiled")
-    trained = scores[scores["family"] != "untrained"]
+    column = predictivity_column(scores)
+    fig = plt.figure(figsize=(6.8 if scores["imagenet_top1"].isna().any() else 6, 4.5))
+    fig.set_layout_engine("constrained")
+    [(ax, strip)] = accuracy_axes(fig, scores)
+    family_points(ax, scores, column, strip)
+    trained = scores[(scores["family"] != "untrained") & scores["imagenet_top1"].notna()]
     if len(trained) >= 3:  # quadratic trend over trained models, as in the paper's figure 1
-        coef = np.polyfit(trained["imagenet_top1"], trained["ceiled"], 2)
+        coef = np.polyfit(trained["imagenet_top1"], trained[column], 2)
         x = np.linspace(trained["imagenet_top1"].min(), trained["imagenet_top1"].max(), 100)
         ax.plot(x, np.polyval(coef, x), color="black", lw=1, label="quadratic trend (trained)")
     ax.axvline(THRESHOLD, color="black", ls=":", lw=1)
     ax.set_xlabel("ImageNet top-1 accuracy (%)")
-    ax.set_ylabel(f"ceiled predictivity ({FORMULA_LABELS[formulas[0]]})")
+    if column == "ceiled":
+        ax.set_ylabel(f"ceiled predictivity ({FORMULA_LABELS[formulas[0]]})")
+    else:
+        ax.set_ylabel("raw predictivity (median Pearson r)\nno noise ceiling: no repetitions")
     ax.set_title(title)
-    ax.legend(title="family", fontsize=8)
+    legend(ax, strip, title="family", fontsize=8)
     ax.grid(alpha=0.3)
     return fig
 
@@ -75,9 +133,11 @@ def accuracy_vs_predictivity(scores: pd.DataFrame, title: str) -> plt.Figure:
 def accuracy_correlations(
     scores: pd.DataFrame, n_bootstrap: int = 1000, seed: int = 0, threshold: float = THRESHOLD
 ) -> pd.DataFrame:
-    """Spearman correlation of ImageNet top-1 with ceiled predictivity below and above
-    ``threshold`` (trained models only), with 95% bootstrap CIs over models. Fewer than three
-    models in a range give NaN."""
+    """Spearman correlation of ImageNet top-1 with ceiled predictivity (raw r when the dataset
+    has no noise ceiling: ``predictivity`` says which) below and above ``threshold`` (trained
+    models with a top-1 only), with 95% bootstrap CIs over models. Fewer than three models in a
+    range give NaN."""
+    column = predictivity_column(scores)
     trained = scores[scores["family"] != "untrained"]
     rng = np.random.default_rng(seed)
     rows = []
@@ -85,7 +145,7 @@ def accuracy_correlations(
         (f"< {threshold:g}%", trained[trained["imagenet_top1"] < threshold]),
         (f">= {threshold:g}%", trained[trained["imagenet_top1"] >= threshold]),
     ]:
-        x, y = part["imagenet_top1"].to_numpy(), part["ceiled"].to_numpy()
+        x, y = part["imagenet_top1"].to_numpy(), part[column].to_numpy()
         rho = low = high = np.nan
         if len(part) >= 3:
             rho = stats.spearmanr(x, y)[0]
@@ -98,6 +158,7 @@ def accuracy_correlations(
         rows.append(
             {
                 "range": label,
+                "predictivity": column,
                 "n_models": len(part),
                 "spearman_rho": rho,
                 "ci_low": low,
@@ -112,12 +173,10 @@ def map_predictivity_vs_accuracy(table: pd.DataFrame, mapping: str, title: str) 
     the mean held-out r) with 95% bootstrap CIs over images; ceilings as horizontal lines."""
     table = table[table["mapping"] == mapping]
     arrays = list(dict.fromkeys(table["array"]))
-    fig, axes = plt.subplots(
-        1, len(arrays), figsize=(4.5 * len(arrays), 4), layout="constrained", squeeze=False
-    )
-    for ax, array in zip(axes[0], arrays, strict=True):
+    fig = plt.figure(figsize=(4.5 * len(arrays), 4), layout="constrained")
+    for (ax, strip), array in zip(accuracy_axes(fig, table, len(arrays)), arrays, strict=True):
         rows = table[table["array"] == array]
-        family_points(ax, rows, "raw")
+        family_points(ax, rows, "raw", strip)
         ceilings = [("neighbour_ceiling", ":", "best other neuroid (published)")]
         if "split_half_ceiling" in rows:
             ceilings.insert(0, ("split_half_ceiling", "--", "split-half ceiling"))
@@ -128,7 +187,7 @@ def map_predictivity_vs_accuracy(table: pd.DataFrame, mapping: str, title: str) 
         ax.set_xlabel("ImageNet top-1 accuracy (%)")
         ax.set_ylabel(f"map predictivity (median r, {mapping})")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        legend(ax, strip, fontsize=7)
     return fig
 
 

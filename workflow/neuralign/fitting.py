@@ -9,6 +9,7 @@ held-out stimuli never influence which layer is reported.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -198,15 +199,18 @@ def summarize(
     """Raw, ceiling and ceiled summaries with SEM over splits and bootstrap CIs over neuroids.
 
     ``r_selected`` is (split, neuroid) test r with the fold's chosen layer (one row when
-    pooled); ``ceiling`` is the per-neuroid split-half ceiling.
+    pooled); ``ceiling`` is the per-neuroid ceiling, all NaN when the dataset has none (then
+    the ceiling and ceiled summaries are NaN and the raw ones unchanged).
     """
     per_split = np.nanmedian(r_selected, axis=1)
-    raw, ceil = float(per_split.mean()), float(np.nanmedian(ceiling))
     idx = bootstrap_indices(r_selected.shape[1], n_bootstrap, seed)
     raw_boot = np.nanmedian(r_selected[:, idx], axis=2).mean(axis=0)
-    ceil_boot = np.nanmedian(ceiling[idx], axis=1)
-    raw_ci = percentile_ci(raw_boot)
-    ceiled_ci = percentile_ci(ceiled_score(raw_boot, ceil_boot, formula))
+    raw, raw_ci = float(per_split.mean()), percentile_ci(raw_boot)
+    with warnings.catch_warnings():  # no ceiling (all NaN): NaN ceiled summaries
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ceil = float(np.nanmedian(ceiling))
+        ceil_boot = np.nanmedian(ceiling[idx], axis=1)
+        ceiled_ci = percentile_ci(ceiled_score(raw_boot, ceil_boot, formula))
     return {
         "raw": raw,
         "raw_sem": float(sem(per_split)) if len(per_split) > 1 else np.nan,

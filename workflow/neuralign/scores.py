@@ -35,6 +35,9 @@ def score_row(fit: xr.Dataset) -> dict:
         **{column: float(fit[column]) for column in SUMMARY_COLUMNS},
         **{column: float(fit[column]) for column in OPTIONAL_COLUMNS if column in fit},
         "ceiling_formula": fit.attrs["ceiling_formula"],
+        # which ceiling: split-half, given with the dataset, not available (raw r only), or
+        # the RSA noise ceiling
+        "ceiling_source": fit.attrs.get("ceiling_source") or fit.attrs.get("ceiling_method", ""),
     }
 
 

@@ -7,6 +7,7 @@ from snakemake.utils import validate
 from neuralign.config import (
     RDM_ONLY,
     check_datasets,
+    check_user_datasets,
     check_layer_source,
     check_reduction,
     check_keys,
@@ -23,6 +24,7 @@ from neuralign.datasets import (
 )
 from neuralign import gated
 from neuralign.datasets.cowley2023 import get_session
+from neuralign.datasets.user import spec_files
 from neuralign.models import (
     read_model_table,
     weights_download,
@@ -33,8 +35,10 @@ from neuralign.models import (
 SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
 check_keys(config, yaml.safe_load((SCHEMA_DIR / "config.schema.yaml").read_text()))
 validate(config, "../schemas/config.schema.yaml")
-check_datasets(config["datasets"])
-check_layer_source(config["fitting"]["select_layer_on"])
+USER_DATASETS = config["user_datasets"]
+check_user_datasets(USER_DATASETS)
+check_datasets(config["datasets"], USER_DATASETS)
+check_layer_source(config["fitting"]["select_layer_on"], USER_DATASETS)
 
 MODEL_TABLE = read_model_table(config["model_table"])
 validate(MODEL_TABLE, "../schemas/models.schema.yaml")

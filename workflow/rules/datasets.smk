@@ -85,3 +85,21 @@ rule majajhong2015_dataset:
         region=lambda wildcards: wildcards.region.upper(),
     script:
         "../scripts/majajhong2015_dataset.py"
+
+
+rule user_dataset:
+    input:
+        unpack(lambda wildcards: spec_files(USER_DATASETS[wildcards.name])),
+    output:
+        dataset="results/datasets/{name}.nc",
+        images=directory("results/datasets/{name}/images"),
+    log:
+        "results/logs/datasets/{name}.log",
+    wildcard_constraints:
+        name=one_of(USER_DATASETS),
+    conda:
+        "../../envs/neuralign.yaml"
+    params:
+        spec=lambda wildcards: USER_DATASETS[wildcards.name],
+    script:
+        "../scripts/user_dataset.py"

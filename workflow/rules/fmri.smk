@@ -15,9 +15,7 @@ _UNBUILT = [
 # the stimulus images are gated (on request from the authors): without them the experiment is
 # left out, and its subjects' fMRI files (gigabytes) are not downloaded
 FMRI_LEFT_OUT = (
-    gated.god_stimuli(FMRI["stimulus_dir"])
-    if _UNBUILT and not FMRI_SIMULATED
-    else None
+    gated.god_stimuli(FMRI["stimulus_dir"]) if _UNBUILT and not FMRI_SIMULATED else None
 )
 if FMRI_LEFT_OUT:
     leave_out(FMRI_LEFT_OUT)

@@ -21,7 +21,9 @@ def clickme_shards(split, needed):
             raise ConfigError(f"config 'harmonizer.clickme.{split}': {err}") from err
     if not needed:
         return []
-    files = {resource_path(remote): remote for remote in clickme_data.remote_shards(split)}
+    files = {
+        resource_path(remote): remote for remote in clickme_data.remote_shards(split)
+    }
     REMOTE_FILES.update(files)
     NEEDED_DOWNLOADS.update(files)
     return list(files)

@@ -13,7 +13,9 @@ WITHOUT_TOP1 = models_without_top1(MODEL_TABLE, MODELS)
 _WANTED = MODELS if IMAGENET["evaluate"] == "all" else WITHOUT_TOP1
 # the validation images are gated (a registration): without them the stage is left out and the
 # models without a published top-1 are scored with an empty one that says why
-IMAGENET_LEFT_OUT = gated.imagenet_val(IMAGENET["val_dir"], _WANTED) if _WANTED else None
+IMAGENET_LEFT_OUT = (
+    gated.imagenet_val(IMAGENET["val_dir"], _WANTED) if _WANTED else None
+)
 if IMAGENET_LEFT_OUT:
     leave_out(IMAGENET_LEFT_OUT)
 MEASURED_TOP1 = [] if IMAGENET_LEFT_OUT else WITHOUT_TOP1

@@ -1,40 +1,23 @@
-"""Split-half (Spearman–Brown) noise ceiling of every neuroid of a dataset."""
+"""Noise ceiling of every neuroid of a dataset: split-half over repetitions, given with the
+dataset, or not available (responses published as repeat averages)."""
 
-import numpy as np
-import xarray as xr
-
+from neuralign.ceilings import dataset_ceiling
 from neuralign.dataset import open_dataset, write_netcdf
 from neuralign.logs import log_to
-from neuralign.metrics import percentile_ci, split_half_ceiling
 
 
 def main(
     dataset_path: str, ceiling_path: str, n_splits: int, seed: int, n_bootstrap: int, log
 ) -> None:
-    ds = open_dataset(dataset_path)
-    result = split_half_ceiling(ds["responses"].values, n_splits, seed, n_bootstrap)
-    low, high = percentile_ci(result["bootstrap"])
-    median_low, median_high = percentile_ci(np.nanmedian(result["bootstrap"], axis=1))
-    out = xr.Dataset(
-        {
-            "ceiling": ("neuroid", result["ceiling"]),
-            "ceiling_ci_low": ("neuroid", low),
-            "ceiling_ci_high": ("neuroid", high),
-            "median": ((), float(np.nanmedian(result["ceiling"]))),
-            "median_ci_low": ((), float(median_low)),
-            "median_ci_high": ((), float(median_high)),
-        },
-        coords={"neuroid_id": ("neuroid", ds["neuroid_id"].values)},
-        attrs={
-            "dataset": ds.attrs["dataset"],
-            "method": "split-half over repetitions, Pearson r per neuroid averaged over "
-            f"{n_splits} seeded splits, Spearman-Brown corrected; 95% CIs from {n_bootstrap} "
-            "bootstrap resamples of stimuli",
-            "seed": seed,
-        },
-    )
+    out = dataset_ceiling(open_dataset(dataset_path), n_splits, seed, n_bootstrap)
     write_netcdf(out, ceiling_path)
-    log.info("median ceiling %.3f [%.3f, %.3f]", out["median"], median_low, median_high)
+    log.info(
+        "median ceiling %.3f [%.3f, %.3f]; %s",
+        out["median"],
+        out["median_ci_low"],
+        out["median_ci_high"],
+        out.attrs["ceiling_source"],
+    )
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ def main(
     ds = open_dataset(dataset_path)
     with xr.open_dataset(ceiling_path) as ceiling, xr.open_dataset(activations_path) as acts:
         ceiling_values = ceiling["ceiling"].values
+        ceiling_source = ceiling.attrs.get("ceiling_source", ceiling.attrs.get("method", ""))
         model_source = acts.attrs["model_source"]
     strata = ds["object"].values if "object" in ds.coords else None
     fixed_layer = None
@@ -52,7 +53,9 @@ def main(
         bootstrap_seed=options["bootstrap_seed"],
     )
     fit = fit.assign_coords(neuroid_id=("neuroid", ds["neuroid_id"].values))
-    fit.attrs.update(dataset=ds.attrs["dataset"], model_source=model_source)
+    fit.attrs.update(
+        dataset=ds.attrs["dataset"], model_source=model_source, ceiling_source=ceiling_source
+    )
     write_netcdf(fit, out_path)
     log.info(
         "raw %.3f ± %.3f, ceiling %.3f, ceiled %.3f; layers chosen %s",
