@@ -1,8 +1,9 @@
 """The fMRI experiment through the real workflow, on GOD files written in the published layout:
 SIMULATED ones made by rule god_fmri_simulated (the offline demo's route) and, for the checks
-before any job, user-provided ones."""
+before any job and the download from figshare (through a mirror), stand-ins of the real ones."""
 
 import hashlib
+import json
 
 import numpy as np
 import pandas as pd
@@ -12,10 +13,11 @@ import yaml
 from conftest import REPO
 from PIL import Image
 from test_god_fmri import write_bdata
-from test_paper_config import planned_jobs, stand_in_user_files
+from test_paper_config import LEFT_OUT, planned_jobs
 
 from neuralign.dataset import open_dataset
-from neuralign.datasets.god_fmri import IMAGE_REQUEST, image_name
+from neuralign.datasets.god_fmri import IMAGE_REQUEST, SUBJECT_FILES, image_name
+from neuralign.download import DownloadLock, mirror_path
 
 TRAIN = [1518878.0 + k / 1e6 for k in range(10001, 10025)]  # 24 images, shown once
 TEST = [1443537.0 + k / 1e6 for k in range(20001, 20007)]  # 6 images, shown 3 times
@@ -165,8 +167,7 @@ def test_paper_config_plans_the_fmri_experiment_on_gpus(run_snakemake, tmp_path)
     paper = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     paper["model_table"] = str(REPO / "config" / "models.tsv")
     paper["fmri"].update(h5_dir=str(h5_dir), stimulus_dir=str(images))
-    paper["maps"]["datasets"] = []  # the Arcaro archive is a user-provided file
-    stand_in_user_files(paper, tmp_path)
+    paper["maps"]["datasets"] = []
     jobs = planned_jobs(run_snakemake(paper, "-n").stdout)
     counts = pd.Series([rule for rule, _ in jobs]).value_counts()
     assert counts["god_fmri_dataset"] == 5 and counts["fmri_activations"] == 2
@@ -177,27 +178,69 @@ def test_paper_config_plans_the_fmri_experiment_on_gpus(run_snakemake, tmp_path)
 
 
 @pytest.mark.workflow
-@pytest.mark.parametrize("images", ["none", "partial"])
-def test_missing_stimulus_images_stop_before_any_job(run_snakemake, tmp_path, images):
+def test_without_stimulus_images_the_experiment_is_left_out(run_snakemake, tmp_path):
+    """The images are gated (on request): the rest runs, one line says what is missing and
+    how to get it, and the subjects' files are not downloaded."""
+    for images in (None, tmp_path / "empty"):
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        proc = run_snakemake(config("resources/god_fmri", images), "-n")
+        lines = [line for line in proc.stderr.splitlines() if line.startswith(LEFT_OUT)]
+        assert len(lines) == 1 and "fMRI experiment" in lines[0] and IMAGE_REQUEST in lines[0]
+        rules = {rule for rule, _ in planned_jobs(proc.stdout)}
+        assert "download" not in rules and not any("fmri" in rule for rule in rules)
+        assert {"left_out", "fit"} <= rules
+
+
+@pytest.mark.workflow
+def test_incomplete_stimulus_images_stop_before_any_job(run_snakemake, tmp_path):
     h5_dir, full = write_god(tmp_path / "god_files")
-    folder = {"none": None, "partial": full}[images]
-    if images == "partial":
-        next((full / "test").iterdir()).unlink()
-    proc = run_snakemake(config(h5_dir, folder), check=False)
+    next((full / "test").iterdir()).unlink()
+    proc = run_snakemake(config(h5_dir, full), check=False)
     assert proc.returncode != 0
     message = proc.stdout + proc.stderr
     assert "config 'fmri.stimulus_dir'" in message and IMAGE_REQUEST in message
-    expected = {"none": "no stimulus_dir given", "partial": "1 of 30 stimulus images are missing"}
-    assert expected[images] in message
+    assert "1 of 30 stimulus images are missing" in message
     assert "fmri.subjects: []" in message
     assert not (tmp_path / "results").exists()
 
 
 @pytest.mark.workflow
-def test_missing_subject_file_names_its_download(run_snakemake, tmp_path):
+def test_subject_files_are_downloaded_from_figshare_and_verified_by_md5(run_snakemake, tmp_path):
+    """Missing subject files get download jobs; through a mirror holding figshare's file listing
+    (md5 and size per file) the file is fetched, verified, pinned in the lock file and
+    converted; a file whose md5 differs from the listing is refused."""
     h5_dir, images = write_god(tmp_path / "god_files", subjects=["Subject1"])
-    proc = run_snakemake(config(h5_dir, images), check=False)
-    assert proc.returncode != 0
-    message = proc.stdout + proc.stderr
-    assert "Subject2.h5 does not exist" in message
-    assert "https://ndownloader.figshare.com/files/24080123" in message
+    mirror = tmp_path / "mirror"
+    remote = SUBJECT_FILES["Subject1"]
+    published = (h5_dir / "Subject1.h5").read_bytes()
+    listing = [
+        {
+            "id": remote.file_id,
+            "name": "Subject1.h5",
+            "size": len(published),
+            "computed_md5": hashlib.md5(published).hexdigest(),
+        },
+    ]
+    for url, content in [
+        (remote.url, published),
+        (remote.listing_url, json.dumps(listing).encode()),
+    ]:
+        (mirror / mirror_path(url)).parent.mkdir(parents=True, exist_ok=True)
+        (mirror / mirror_path(url)).write_bytes(content)
+    settings = config("resources/god_fmri", images, subjects=["Subject1"])
+    plan = run_snakemake(settings, "-n").stdout
+    assert "output: resources/god_fmri/Subject1.h5" in plan
+    target = "results/datasets/god_fmri_subject1.nc"
+    run_snakemake(settings, target, env={"NEURALIGN_MIRROR": str(mirror)})
+    assert (tmp_path / "resources" / "god_fmri" / "Subject1.h5").read_bytes() == published
+    lock = DownloadLock(tmp_path / "config" / "downloads.lock")
+    assert lock.get(remote.url).sha256 == hashlib.sha256(published).hexdigest()
+    assert open_dataset(tmp_path / target).attrs["source_sha256"] == lock.get(remote.url).sha256
+
+    listing[0]["computed_md5"] = "0" * 32
+    (mirror / mirror_path(remote.listing_url)).write_text(json.dumps(listing))
+    (tmp_path / "resources" / "god_fmri" / "Subject1.h5").unlink()
+    h5 = "resources/god_fmri/Subject1.h5"
+    proc = run_snakemake(settings, h5, env={"NEURALIGN_MIRROR": str(mirror)}, check=False)
+    assert proc.returncode != 0 and "md5 is" in proc.stdout + proc.stderr
+    assert not (tmp_path / "resources" / "god_fmri" / "Subject1.h5").exists()

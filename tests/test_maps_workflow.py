@@ -1,5 +1,5 @@
 """The map stage of the real workflow: the SIMULATED demo maps and a fixture in the published
-Arcaro 2020 layout."""
+Arcaro 2020 layout, downloaded through a mirror (trust on first use)."""
 
 import zipfile
 
@@ -10,6 +10,8 @@ import xarray as xr
 from test_arcaro2020 import write_monkey
 
 from neuralign.dataset import open_dataset
+from neuralign.datasets.arcaro2020 import ARCHIVE
+from neuralign.download import DownloadLock, mirror_path, sha256_file
 
 MODELS = ["untrained_resnet18", "tf_efficientnet_lite0"]
 BASE = {
@@ -102,7 +104,8 @@ def test_arcaro_fixture_workflow(run_snakemake, tmp_path):
         from PIL import Image
 
         Image.fromarray(rgb).save(images / f"scene{k}.jpg", format="JPEG")
-    archive = tmp_path / "Arcaro2020.zip"
+    archive = tmp_path / "mirror" / mirror_path(ARCHIVE.url)
+    archive.parent.mkdir(parents=True)
     with zipfile.ZipFile(archive, "w") as handle:
         for path in [mat, *sorted(images.iterdir())]:
             handle.write(path, f"Arcaro2020/{path.relative_to(source)}")
@@ -112,17 +115,21 @@ def test_arcaro_fixture_workflow(run_snakemake, tmp_path):
         "maps": {
             **MAPS,
             "datasets": ["arcaro2020_red"],
-            "arcaro2020_archive": str(archive),
+            "arcaro2020_archive": None,  # downloaded
             "arcaro2020_window": [3, 7],
             "attribution": False,
             "mappings": ["ridge"],
         },
     }
-    run_snakemake(config, *targets("arcaro2020_red"), *THREADS)
+    mirror = {"NEURALIGN_MIRROR": str(tmp_path / "mirror")}
+    run_snakemake(config, *targets("arcaro2020_red"), *THREADS, env=mirror)
     results = tmp_path / "results"
     dataset = open_dataset(results / "datasets" / "arcaro2020_red.nc")
     assert dataset["maps"].shape == (4, 4, 9, 9)
-    assert len(dataset.attrs["source_archive_sha256"]) == 64
+    # no checksum is published: the first download is recorded in the lock file
+    lock = DownloadLock(tmp_path / "config" / "downloads.lock")
+    assert dataset.attrs["source_archive_sha256"] == lock.get(ARCHIVE.url).sha256
+    assert lock.get(ARCHIVE.url).sha256 == sha256_file(archive)
     fit = xr.open_dataset(results / "maps" / "arcaro2020_red" / "untrained_resnet18.nc")
     assert fit.attrs["field_degrees"] == 18.0  # 9 positions 2 deg apart, half a step spare
     assert "split_half_ceiling" not in fit  # no repetitions published
@@ -131,12 +138,19 @@ def test_arcaro_fixture_workflow(run_snakemake, tmp_path):
     # noise maps: nothing to predict
     assert abs(table["raw"].iloc[0]) < 0.3
 
-    missing = {**config, "maps": {**config["maps"], "arcaro2020_archive": None}}
+    # a user copy that is not the recorded file is refused, naming it and both hashes
+    copy = tmp_path / "my_copy.zip"
+    copy.write_bytes(archive.read_bytes() + b"changed")
+    mine = {**config, "maps": {**config["maps"], "arcaro2020_archive": str(copy)}}
     (results / "datasets" / "arcaro2020_red.nc").unlink()
+    proc = run_snakemake(mine, "results/datasets/arcaro2020_red.nc", check=False)
+    message = proc.stderr + proc.stdout
+    assert proc.returncode != 0 and f"delete {copy} and rerun" in message
+    assert sha256_file(copy) in message and lock.get(ARCHIVE.url).sha256 in message
+    missing = {**config, "maps": {**config["maps"], "arcaro2020_archive": "nowhere.zip"}}
     proc = run_snakemake(missing, *targets("arcaro2020_red"), check=False)
     assert proc.returncode != 0
-    assert "maps.arcaro2020_archive" in proc.stderr + proc.stdout
-    assert "Arcaro2020.zip" in proc.stderr + proc.stdout
+    assert "config 'maps.arcaro2020_archive' is 'nowhere.zip', not a file" in proc.stderr
 
 
 @pytest.mark.workflow

@@ -1,4 +1,6 @@
-"""A dry run of the paper config plans every job, with a GPU for the GPU stages."""
+"""The paper config on a fresh clone (no resources/): a dry run plans a download job for every
+public file, leaves out the stages whose gated inputs are missing with one line each, and asks
+for a GPU exactly for the GPU stages; with the gated inputs present, those stages come back."""
 
 import re
 import subprocess
@@ -9,6 +11,10 @@ import yaml
 from conftest import REPO
 
 from neuralign import robust_models
+from neuralign.datasets import majajhong2015, resource_path
+from neuralign.datasets.arcaro2020 import ARCHIVE
+from neuralign.datasets.god_fmri import SUBJECT_FILES
+from neuralign.models import read_model_table, weights_download
 
 PAPER_CONFIG = REPO / "config" / "config.yaml"
 MODEL_TABLE = REPO / "config" / "models.tsv"
@@ -25,6 +31,7 @@ GPU_RULES = {
     "human_alignment",
     "imagenet_accuracy",
 }
+LEFT_OUT = "neuralign: left out "
 
 
 def planned_jobs(stdout: str) -> list[tuple[str, str]]:
@@ -33,54 +40,25 @@ def planned_jobs(stdout: str) -> list[tuple[str, str]]:
     return [(rule, next(iter(re.findall(r"resources: (.*)", body)), "")) for rule, body in jobs]
 
 
-def stand_in_fmri_data(config: dict, workdir) -> None:
-    """Empty stand-ins for the GOD fMRI files, which are checked when the workflow is parsed
-    (they cannot be downloaded in a test); the built datasets make the parse skip the stimuli."""
-    fmri = config.get("fmri") or {}
-    for subject in fmri.get("subjects", []):
-        h5 = workdir / fmri["h5_dir"] / f"{subject}.h5"
-        h5.parent.mkdir(parents=True, exist_ok=True)
-        h5.touch()
-        dataset = workdir / "results" / "datasets" / f"god_fmri_{subject.lower()}.nc"
-        dataset.parent.mkdir(parents=True, exist_ok=True)
-        dataset.touch()
+def downloads_planned(stdout: str) -> set[str]:
+    """Output files of the planned download jobs."""
+    return set(re.findall(r"^rule download:\n    output: (\S+)$", stdout, re.M))
 
 
-def stand_in_arcaro_archive(config: dict, workdir) -> None:
-    """An empty stand-in for the user-provided Arcaro archive (a dry run does not open it)."""
-    archive = workdir / config["maps"]["arcaro2020_archive"]
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    archive.touch()
-
-
-def stand_in_user_files(config: dict, workdir) -> list[str]:
-    """Empty stand-ins for the harmonized Keras models and the ImageNet validation folder
-    (user-provided, checked when the workflow is parsed); returns the harmonized model ids."""
-    table = pd.read_csv(MODEL_TABLE, sep="\t", comment="#")
-    keras = table[table["source"].str.startswith("keras:")]
-    for source in keras["source"]:
-        path = workdir / source.removeprefix("keras:")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch()
-    (workdir / config["imagenet"]["val_dir"]).mkdir(parents=True)
-    return keras["id"].tolist()
-
-
-def test_paper_dry_run_requests_gpus_for_extraction_and_fitting(tmp_path):
-    config = yaml.safe_load(PAPER_CONFIG.read_text())
-    stand_in_fmri_data(config, tmp_path)
-    stand_in_arcaro_archive(config, tmp_path)
-    harmonized = stand_in_user_files(config, tmp_path)
-    proc = subprocess.run(
+def dry_run(workdir, *targets: str) -> subprocess.CompletedProcess:
+    """`snakemake -n` of the shipped config/config.yaml in ``workdir`` (a fresh clone's state:
+    no resources/, no results/)."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
             "snakemake",
+            *targets,  # before --configfile/--config, which take several values
             "-n",
             "--snakefile",
             str(REPO / "Snakefile"),
             "--directory",
-            str(tmp_path),
+            str(workdir),
             "--configfile",
             str(PAPER_CONFIG),
             "--config",
@@ -90,27 +68,103 @@ def test_paper_dry_run_requests_gpus_for_extraction_and_fitting(tmp_path):
         text=True,
         timeout=600,
     )
+
+
+def public_files(config: dict) -> set[str]:
+    """Every public file the paper config needs: MajajHong2015, the Arcaro archive, and the
+    weights of every model of the table (hub, robust, the harmonized Keras files)."""
+    table = read_model_table(MODEL_TABLE)
+    weights = set()
+    for model in table.index:
+        weights |= set(weights_download(table.loc[model, "source"], table.loc[model, "url"]))
+    majaj = {
+        resource_path(remote)
+        for remote in (
+            majajhong2015.ASSEMBLY,
+            majajhong2015.STIMULUS_CSV,
+            majajhong2015.STIMULUS_ZIP,
+        )
+    }
+    assert config["maps"]["arcaro2020_archive"] is None
+    return weights | majaj | {resource_path(ARCHIVE)}
+
+
+def test_fresh_clone_dry_run_downloads_public_files_and_leaves_out_gated_stages(tmp_path):
+    config = yaml.safe_load(PAPER_CONFIG.read_text())
+    proc = dry_run(tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     jobs = planned_jobs(proc.stdout)
     rules = {rule for rule, _ in jobs}
-    assert {"download", "majajhong2015_dataset", "activations", "fit", "scores"} <= rules
-    assert {"arcaro_dataset", "map_fit", "figure_map_panel", "fmri_fit", "figure_fmri"} <= rules
+
+    # a download job for each public file, and nothing else downloaded
+    downloads = downloads_planned(proc.stdout)
+    assert downloads == public_files(config)
+    assert set(robust_models.remote_files()) <= downloads
+    harmonized = [
+        f"resources/harmonized/{name}"
+        for name in (
+            "vgg16_harmonized.h5",
+            "resnet50v2_harmonized.h5",
+            "efficientnetB0_harmonized.h5",
+        )
+    ]
+    assert set(harmonized) <= downloads
+    assert len(downloads) >= 160
+
+    # one line per gated stage left out: the GOD stimulus images, the ImageNet val images
+    lines = [line for line in proc.stderr.splitlines() if line.startswith(LEFT_OUT)]
+    assert len(lines) == 2, proc.stderr
+    assert "fMRI experiment" in lines[0] and "forms.gle" in lines[0]
+    assert "ImageNet top-1 of vgg16_harmonized" in lines[1] and "image-net.org" in lines[1]
+    assert not any("figshare" in path for path in downloads)  # no gigabytes for a stage left out
+    assert not rules & {"god_fmri_dataset", "fmri_fit", "imagenet_accuracy", "imagenet_summary"}
+    assert "left_out" in rules
+
+    # the rest runs: every model scored, the Arcaro maps, with GPUs for the GPU stages
+    assert {"majajhong2015_dataset", "activations", "fit", "scores"} <= rules
+    assert {"arcaro_dataset", "map_fit", "figure_map_panel"} <= rules
     for rule, resources in jobs:
-        wants_gpu = "gpu=1" in resources
-        assert wants_gpu == (rule in GPU_RULES), (rule, resources)
+        assert ("gpu=1" in resources) == (rule in GPU_RULES), (rule, resources)
     n_models = len(pd.read_csv(MODEL_TABLE, sep="\t", comment="#"))
     assert n_models >= 120
-    n_activations = sum(rule == "activations" for rule, _ in jobs)
-    assert n_activations == n_models * len(config["datasets"])
+    assert sum(rule == "activations" for rule, _ in jobs) == n_models * len(config["datasets"])
     n_map_fits = sum(rule == "map_fit" for rule, _ in jobs)
     assert n_map_fits == n_models * len(config["maps"]["datasets"])
-    # robust: checkpoints are published with a sha256, so rule download fetches them
-    downloads = set(re.findall(r"^    output: (resources/\S+)$", proc.stdout, re.M))
-    assert set(robust_models.remote_files()) <= downloads
-    # harmonized models: their top-1 is measured, and the scores and map tables wait for it
+    # extraction waits for the downloaded weights (a local rule, before the GPU jobs)
+    blocks = re.findall(r"^rule activations:\n(.*?)(?=^\S|\Z)", proc.stdout, re.M | re.S)
+    vgg = [block for block in blocks if "model=vgg16_harmonized" in block]
+    assert len(vgg) == 1 and f"input: {harmonized[0]}" in vgg[0].replace(", ", "\n    input: ")
+
+
+def test_downloads_target_prefetches_everything_the_run_reads(tmp_path):
+    proc = dry_run(tmp_path, "downloads")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert {rule for rule, _ in planned_jobs(proc.stdout)} == {"download", "downloads"}
+    assert downloads_planned(proc.stdout) == public_files(yaml.safe_load(PAPER_CONFIG.read_text()))
+
+
+def test_with_the_gated_inputs_present_their_stages_come_back(tmp_path):
+    """Stimulus images and an ImageNet val folder: the GOD files are downloaded (md5 from
+    figshare) and the fMRI experiment planned; the harmonized models' top-1 is measured and the
+    scores and map tables wait for it."""
+    config = yaml.safe_load(PAPER_CONFIG.read_text())
+    images = tmp_path / config["fmri"]["stimulus_dir"]
+    images.mkdir(parents=True)
+    (images / "n01518878_10042.JPEG").write_bytes(b"")
+    (tmp_path / config["imagenet"]["val_dir"] / "n01440764").mkdir(parents=True)
+    proc = dry_run(tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert LEFT_OUT not in proc.stderr
+    downloads = downloads_planned(proc.stdout)
+    god = {f"resources/god_fmri/{subject}.h5" for subject in SUBJECT_FILES}
+    assert god <= downloads
+    assert {"god_fmri_dataset", "fmri_fit", "figure_fmri", "imagenet_accuracy"} <= {
+        rule for rule, _ in planned_jobs(proc.stdout)
+    }
+    harmonized = ["vgg16_harmonized", "resnet50v2_harmonized", "efficientnetb0_harmonized"]
     measured = {f"results/imagenet/{model}.csv" for model in harmonized}
     outputs = set(re.findall(r"^    output: (results/imagenet/\S+\.csv)$", proc.stdout, re.M))
-    assert len(harmonized) == 3 and outputs == measured
+    assert outputs == measured
     for rule, target in [("scores", "results/scores/"), ("map_scores", "results/maps/")]:
         inputs = re.findall(
             rf"^rule {rule}:\n    input: (.*)\n    output: {target}", proc.stdout, re.M

@@ -17,6 +17,7 @@ from neuralign.config import (
 )
 from neuralign.datasets import (
     cowley2023,
+    dataset_downloads,
     kriegeskorte2008,
     majajhong2015,
     remote_files,
@@ -57,6 +58,8 @@ FIT_DATASETS = RESPONSE_DATASETS + ([LAYER_SOURCE] if LAYER_SOURCE else [])
 WEIGHT_DOWNLOADS = weights_downloads(MODEL_TABLE, MODELS)
 REMOTE_FILES = {**remote_files(), **WEIGHT_DOWNLOADS}
 NEEDED_DOWNLOADS = dict(WEIGHT_DOWNLOADS)
+for _dataset in DATASETS + FIT_DATASETS:
+    NEEDED_DOWNLOADS.update(dataset_downloads(_dataset))
 DOWNLOAD_LOCK = config["downloads"]["lock_file"]
 # stages left out because a gated input is missing (neuralign.gated), for the report
 LEFT_OUT = []
