@@ -13,6 +13,7 @@ import xarray as xr
 from PIL import Image
 
 from neuralign.activations import layer_names
+from neuralign.datasets.clickme import N_SHARDS
 from neuralign.models import load_model, state_dict_sha256
 from neuralign.tfrecord import write_examples
 
@@ -89,7 +90,7 @@ def test_harmonized_checkpoint_flows_into_fits(run_snakemake, tmp_path):
     table.write_text(f"{MODELS}keras_tiny\tkeras:{keras_file}\t0.1\tharmonized\ttest model\n")
     write_clickme_val(tmp_path / "clickme")
     harmonizer = {**CONFIG["harmonizer"], "clickme": {"val": str(tmp_path / "clickme")}}
-    harmonizer["alignment"] = {"batch_size": 2}
+    harmonizer["alignment"] = {"enabled": True, "batch_size": 2}
     activations = {**CONFIG["activations"], "model_layers": {"keras_tiny": KERAS_LAYERS}}
     config = {**CONFIG, "activations": activations, "harmonizer": harmonizer}
     run_snakemake({**config, "model_table": str(table)})
@@ -131,7 +132,6 @@ def test_harmonized_checkpoint_flows_into_fits(run_snakemake, tmp_path):
 @pytest.mark.parametrize(
     ("harmonizer", "message"),
     [
-        ({"runs": {"r": {"base": "timm-untrained:resnet10t"}}}, "needs ClickMe training shards"),
         ({"clickme": {"val": "nowhere"}}, r"harmonizer.clickme.val': ClickMe folder nowhere"),
         ({"runs": {"r": {"base": "timm-untrained:resnet10t", "lamda": 1}}}, "lamda"),
         ({"runs": {"demo": {"base": "timm-untrained:resnet10t"}}}, "demo"),
@@ -141,3 +141,19 @@ def test_bad_harmonizer_config_stops_before_any_job(run_snakemake, harmonizer, m
     proc = run_snakemake({"datasets": ["demo"], "harmonizer": harmonizer}, "-n", check=False)
     assert proc.returncode != 0
     assert re.search(message, proc.stdout + proc.stderr), proc.stderr
+
+
+@pytest.mark.workflow
+def test_clickme_shards_are_downloaded_only_when_needed(run_snakemake):
+    """Without a ClickMe folder, a run on ClickMe gets the training shards and alignment
+    scoring the validation shards, each a download job (trust on first use); nothing else does."""
+
+    def shards(harmonizer):
+        plan = run_snakemake({"datasets": ["demo"], "harmonizer": harmonizer}, "-n").stdout
+        found = re.findall(r"output: resources/\S+/click-me/(train|val)/\1-\d+\.tfrecords", plan)
+        return {split: found.count(split) for split in ("train", "val")}
+
+    run = {"r": {"base": "timm-untrained:resnet10t", "data": "clickme"}}
+    assert shards({"runs": run}) == {"train": N_SHARDS["train"], "val": 0}
+    assert shards({"alignment": {"enabled": True}}) == {"train": 0, "val": N_SHARDS["val"]}
+    assert shards({"demo": {"enabled": True}}) == {"train": 0, "val": 0}

@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+import yaml
+from conftest import REPO
 from PIL import Image
 from skimage import data
 
@@ -12,6 +14,8 @@ from neuralign.ceilings import NOT_AVAILABLE, dataset_ceiling, has_repetitions
 from neuralign.dataset import DatasetError, open_dataset, validate_dataset, write_netcdf
 from neuralign.datasets.user import convert_user_dataset
 from neuralign.metrics import split_half_ceiling
+
+EXAMPLE = REPO / "config" / "examples" / "example_v4"
 
 
 def write_images(folder, n, size=48, seed=0):
@@ -218,32 +222,45 @@ def test_ceilings_split_half_given_or_not_available(user_data):
     assert split.attrs["ceiling_source"].startswith("split-half")
 
 
+def test_the_shipped_example_is_what_these_helpers_write(tmp_path):
+    """config/examples/example_v4 (the README's worked example) is reproducible."""
+    colours = write_images(tmp_path / "images", 40)
+    np.testing.assert_array_equal(
+        np.load(EXAMPLE / "responses.npy"), averaged_responses(colours, 6)
+    )
+    shipped = sorted((EXAMPLE / "images").iterdir())
+    assert [p.name for p in shipped] == sorted(p.name for p in (tmp_path / "images").iterdir())
+    for path in shipped:
+        np.testing.assert_array_equal(
+            np.asarray(Image.open(path)), np.asarray(Image.open(tmp_path / "images" / path.name))
+        )
+
+
 @pytest.mark.workflow
-def test_a_user_dataset_of_images_and_averaged_npy_is_scored(run_snakemake, tmp_path):
-    """A real run: a folder of images + repeat-averaged .npy → scores (raw r, no ceiling) and
-    the figure."""
-    colours = write_images(tmp_path / "data" / "images", 60)
-    np.save(tmp_path / "data" / "responses.npy", averaged_responses(colours, 6))
-    config = {
-        "datasets": ["mine"],
-        "user_datasets": {
-            "mine": {"images": "data/images", "responses": "data/responses.npy", "region": "V4"}
-        },
-        "models": ["untrained_resnet18", "mobilenetv2_100"],
-        "activations": {"batch_size": 16, "layers": ["layer2", "layer4"], "reduction": {"grid": 2}},
-        "fitting": {"n_splits": 3, "n_bootstrap": 100},
-    }
-    config["activations"]["model_layers"] = {"mobilenetv2_100": ["blocks.2", "blocks.5"]}
+def test_the_worked_example_of_images_and_averaged_npy_is_scored(run_snakemake, tmp_path):
+    """A real run of config/user_dataset_example.yaml (images + repeat-averaged .npy): scores
+    (raw r, no ceiling) and the figure."""
+    config = yaml.safe_load((REPO / "config" / "user_dataset_example.yaml").read_text())
+    spec = config["user_datasets"]["example_v4"]
+    spec.update(images=str(REPO / spec["images"]), responses=str(REPO / spec["responses"]))
+    config.update(
+        models=["untrained_resnet18", "mobilenetv2_100"],
+        model_table=str(REPO / config["model_table"]),
+    )
+    config["activations"].update(
+        layers=["layer2", "layer4"], model_layers={"mobilenetv2_100": ["blocks.2", "blocks.5"]}
+    )
+    config["fitting"].update(n_splits=3, n_bootstrap=100)
     run_snakemake(config)
     results = tmp_path / "results"
-    scores = pd.read_csv(results / "scores" / "mine.csv")
+    assert open_dataset(results / "datasets" / "example_v4.nc")["responses"].shape == (40, 6, 1)
+    scores = pd.read_csv(results / "scores" / "example_v4.csv")
     assert scores["model"].tolist() == ["untrained_resnet18", "mobilenetv2_100"]
     assert np.isfinite(scores[["raw", "raw_ci_low", "raw_ci_high"]]).all().all()
     assert scores[["ceiling", "ceiled"]].isna().all().all()
     assert (scores["ceiling_source"] == NOT_AVAILABLE).all()
     for suffix in ("png", "pdf"):
-        assert (
-            results / "figures" / "mine" / f"accuracy_vs_predictivity.{suffix}"
-        ).stat().st_size > 5000
-    table = pd.read_csv(results / "tables" / "mine" / "accuracy_correlations.csv")
+        figure = results / "figures" / "example_v4" / f"accuracy_vs_predictivity.{suffix}"
+        assert figure.stat().st_size > 5000
+    table = pd.read_csv(results / "tables" / "example_v4" / "accuracy_correlations.csv")
     assert table["predictivity"].tolist() == ["raw", "raw"]
