@@ -53,7 +53,7 @@ RDM_DATASETS = [dataset for dataset in DATASETS if dataset in RDM_ONLY]
 RESPONSE_DATASETS = [dataset for dataset in DATASETS if dataset not in RDM_ONLY]
 LAYER_SOURCE = config["fitting"]["select_layer_on"]
 FIT_DATASETS = RESPONSE_DATASETS + ([LAYER_SOURCE] if LAYER_SOURCE else [])
-# files rule download may fetch ({path: published file}); each stage adds its own, and
+# files the download rule may fetch (path -> published file); each stage adds its own, and
 # NEEDED_DOWNLOADS are those this config's `rule all` needs (the `downloads` target)
 WEIGHT_DOWNLOADS = weights_downloads(MODEL_TABLE, MODELS)
 REMOTE_FILES = {**remote_files(), **WEIGHT_DOWNLOADS}
@@ -83,6 +83,11 @@ def leave_out(stage):
     LEFT_OUT.append(stage)
     if workflow.is_main_process:
         print(stage.line(), file=sys.stderr)
+
+
+def left_out_targets():
+    """The "left out" table (rule left_out, workflow/rules/downloads.smk), when a stage is."""
+    return ["results/tables/left_out.csv"] if LEFT_OUT else []
 
 
 def model_weights(wildcards):

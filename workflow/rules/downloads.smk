@@ -45,8 +45,3 @@ rule left_out:
         stages=[vars(stage) for stage in LEFT_OUT],
     script:
         "../scripts/left_out.py"
-
-
-def left_out_targets():
-    """The "left out" table, when a stage is left out."""
-    return ["results/tables/left_out.csv"] if LEFT_OUT else []
