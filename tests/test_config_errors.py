@@ -3,7 +3,12 @@
 import pandas as pd
 import pytest
 
-from neuralign.config import ConfigError, check_layer_config, check_model_files
+from neuralign.config import (
+    ConfigError,
+    check_layer_config,
+    check_model_files,
+    check_user_datasets,
+)
 
 TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
 
@@ -28,14 +33,6 @@ TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
             {"datasets": ["arcaro2020_george"]},
             ["is a map dataset; list it under 'maps.datasets'", "scorable now: demo"],
         ),
-        (
-            {"user_datasets": {"mine": {"images": "nowhere", "responses": "r.npy"}}},
-            ["config 'user_datasets.mine.images': nowhere does not exist"],
-        ),
-        (
-            {"user_datasets": {"demo": {"netcdf": "x.nc"}}},
-            ["'user_datasets.demo': 'demo' is a built-in dataset name"],
-        ),
         ({"datasets": ["dmeo"]}, ["unknown dataset 'dmeo'", "did you mean 'demo'"]),
         ({"fitting": {"ceiling_formula": "r/sqrt(c)"}}, ["ceiling_formula", "r/c"]),
         ({"activations": {"reduction": {"method": "pca"}}}, ["needs 'activations.pca_images'"]),
@@ -46,8 +43,6 @@ TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
         "model",
         "layer",
         "map-dataset",
-        "user-dataset-file",
-        "user-dataset-name",
         "unknown-dataset",
         "bad-value",
         "pca-without-images",
@@ -89,3 +84,12 @@ def test_keras_models_need_their_file_or_url_and_named_layers(tmp_path):
     check_model_files(table.assign(url=[url]), ["vgg"])  # downloaded by rule download
     path.touch()
     check_model_files(table, ["vgg"])
+
+
+def test_user_datasets_need_their_files_and_a_name_of_their_own(tmp_path):
+    with pytest.raises(ConfigError, match="'user_datasets.mine.images': nowhere does not exist"):
+        check_user_datasets({"mine": {"images": "nowhere", "responses": str(tmp_path)}})
+    for name in ("demo", "cowley2023_v4_190923", "arcaro2020_red", "god_fmri"):
+        with pytest.raises(ConfigError, match=f"'user_datasets.{name}': '{name}' is a built-in"):
+            check_user_datasets({name: {"netcdf": str(tmp_path)}})
+    check_user_datasets({"mine": {"netcdf": str(tmp_path), "ceiling": 0.5}})

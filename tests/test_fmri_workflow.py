@@ -15,6 +15,7 @@ from PIL import Image
 from test_god_fmri import write_bdata
 from test_paper_config import LEFT_OUT, planned_jobs
 
+from neuralign import gated
 from neuralign.dataset import open_dataset
 from neuralign.datasets.god_fmri import IMAGE_REQUEST, SUBJECT_FILES, image_name
 from neuralign.download import DownloadLock, mirror_path
@@ -181,14 +182,15 @@ def test_paper_config_plans_the_fmri_experiment_on_gpus(run_snakemake, tmp_path)
 def test_without_stimulus_images_the_experiment_is_left_out(run_snakemake, tmp_path):
     """The images are gated (on request): the rest runs, one line says what is missing and
     how to get it, and the subjects' files are not downloaded."""
-    for images in (None, tmp_path / "empty"):
-        (tmp_path / "empty").mkdir(exist_ok=True)
-        proc = run_snakemake(config("resources/god_fmri", images), "-n")
-        lines = [line for line in proc.stderr.splitlines() if line.startswith(LEFT_OUT)]
-        assert len(lines) == 1 and "fMRI experiment" in lines[0] and IMAGE_REQUEST in lines[0]
-        rules = {rule for rule, _ in planned_jobs(proc.stdout)}
-        assert "download" not in rules and not any("fmri" in rule for rule in rules)
-        assert {"left_out", "fit"} <= rules
+    (tmp_path / "empty").mkdir()
+    proc = run_snakemake(config("resources/god_fmri", tmp_path / "empty"), "-n")
+    lines = [line for line in proc.stderr.splitlines() if line.startswith(LEFT_OUT)]
+    assert len(lines) == 1 and "fMRI experiment" in lines[0] and IMAGE_REQUEST in lines[0]
+    assert "holds no images" in lines[0]
+    rules = {rule for rule, _ in planned_jobs(proc.stdout)}
+    assert "download" not in rules and not any("fmri" in rule for rule in rules)
+    assert {"left_out", "fit"} <= rules
+    assert "it is not set" in gated.god_stimuli(None).missing
 
 
 @pytest.mark.workflow

@@ -144,16 +144,14 @@ def test_bad_harmonizer_config_stops_before_any_job(run_snakemake, harmonizer, m
 
 
 @pytest.mark.workflow
-def test_clickme_shards_are_downloaded_only_when_needed(run_snakemake):
+def test_clickme_shards_are_downloaded_when_needed(run_snakemake):
     """Without a ClickMe folder, a run on ClickMe gets the training shards and alignment
-    scoring the validation shards, each a download job (trust on first use); nothing else does."""
-
-    def shards(harmonizer):
-        plan = run_snakemake({"datasets": ["demo"], "harmonizer": harmonizer}, "-n").stdout
-        found = re.findall(r"output: resources/\S+/click-me/(train|val)/\1-\d+\.tfrecords", plan)
-        return {split: found.count(split) for split in ("train", "val")}
-
-    run = {"r": {"base": "timm-untrained:resnet10t", "data": "clickme"}}
-    assert shards({"runs": run}) == {"train": N_SHARDS["train"], "val": 0}
-    assert shards({"alignment": {"enabled": True}}) == {"train": 0, "val": N_SHARDS["val"]}
-    assert shards({"demo": {"enabled": True}}) == {"train": 0, "val": 0}
+    scoring the validation shards, each a download job (trust on first use). (Without either,
+    nothing of ClickMe is downloaded: tests/test_workflow.py, the demo config.)"""
+    harmonizer = {
+        "runs": {"r": {"base": "timm-untrained:resnet10t", "data": "clickme"}},
+        "alignment": {"enabled": True},
+    }
+    plan = run_snakemake({"datasets": ["demo"], "harmonizer": harmonizer}, "-n").stdout
+    found = re.findall(r"output: resources/\S+/click-me/(train|val)/\1-\d+\.tfrecords", plan)
+    assert {split: found.count(split) for split in ("train", "val")} == N_SHARDS

@@ -92,3 +92,5 @@ def test_demo_config_draws_every_figure_type(run_snakemake):
         "harmonizer_demo",
     ):
         assert rule in planned, planned
+    assert "download" not in planned  # offline: nothing to download, no stage left out
+    assert "left_out" not in planned

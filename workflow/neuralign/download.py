@@ -556,7 +556,8 @@ def extract_zip(archive: str | os.PathLike, target_dir: str | os.PathLike) -> li
             zf.extractall(target_dir)
     except zipfile.BadZipFile as err:
         raise DownloadError(
-            f"{archive}: not a valid zip archive ({err}); download it again"
+            f"{archive}: not a valid zip archive ({err}); delete it and rerun: the workflow "
+            "downloads it again"
         ) from err
     return [target_dir / m.filename for m in members if not m.is_dir()]
 
