@@ -208,6 +208,10 @@ def test_ceilings_split_half_given_or_not_available(user_data):
     np.testing.assert_allclose(
         dataset_ceiling(per_neuroid, 10, 0, 50)["ceiling"], np.linspace(0.5, 0.9, 5), rtol=1e-6
     )
+    table = pd.DataFrame({"neuroid_id": [f"n{k:03d}" for k in range(5)], "ceiling": 0.7})
+    table.to_csv(tmp_path / "c.csv", index=False)
+    from_csv = convert({**spec, "ceiling": str(tmp_path / "c.csv")}, tmp_path)
+    np.testing.assert_allclose(from_csv["ceiling_given"], 0.7, rtol=1e-6)
     np.save(tmp_path / "c.npy", np.linspace(0.5, 0.9, 4))
     with pytest.raises(DatasetError, match="c.npy: has 4 ceilings for 5 neuroids"):
         convert({**spec, "ceiling": str(tmp_path / "c.npy")}, tmp_path)

@@ -272,13 +272,17 @@ def _neuroids(spec: Mapping, n_neuroids: int) -> pd.DataFrame:
 
 
 def read_ceiling(value, n_neuroids: int, name: str) -> np.ndarray:
-    """A given ceiling: one number for every neuroid, or a file with one per neuroid."""
+    """A given ceiling: one number for every neuroid, or a file with one per neuroid (a
+    ``.npy`` array, or a ``.csv`` with a column ``ceiling`` or a single column), in the order
+    of the responses' neuroids."""
     if isinstance(value, (int, float)):
         values = np.full(n_neuroids, float(value))
         where = f"config user_datasets.{name}.ceiling"
     else:
         where = Path(value)
-        values = _read_npy(where) if where.suffix == ".npy" else _read_csv_values(where)
+        if not where.is_file():
+            raise DatasetError(f"{where}: ceiling file does not exist")
+        values = _read_npy(where) if where.suffix == ".npy" else _read_ceiling_csv(where)
         values = np.asarray(values, dtype=np.float64).ravel()
         if values.size != n_neuroids:
             raise DatasetError(f"{where}: has {values.size} ceilings for {n_neuroids} neuroids")
@@ -287,11 +291,24 @@ def read_ceiling(value, n_neuroids: int, name: str) -> np.ndarray:
     return values.astype(np.float32)
 
 
-def _read_csv_values(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise DatasetError(f"{path}: ceiling file does not exist")
+def _read_ceiling_csv(path: Path) -> np.ndarray:
     table = pd.read_csv(path)
-    return _read_csv(path)[:, -1] if table.shape[1] > 1 else _read_csv(path)[:, 0]
+    if "ceiling" in table.columns:
+        column = table["ceiling"]
+    elif table.shape[1] == 1:
+        column = table.iloc[:, 0]
+    else:
+        raise DatasetError(
+            f"{path}: a ceiling table needs a column 'ceiling' (or a single column); found "
+            f"{list(table.columns)}"
+        )
+    values = pd.to_numeric(column, errors="coerce")
+    if values.isna().any():
+        row = int(np.flatnonzero(values.isna().to_numpy())[0])
+        raise DatasetError(
+            f"{path}: ceiling in row {row + 1} is not a number ({column.iat[row]!s})"
+        )
+    return values.to_numpy()
 
 
 def _attrs(name: str, spec: Mapping, n_repetitions: int) -> dict:
