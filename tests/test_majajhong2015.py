@@ -268,7 +268,9 @@ def test_inputs_must_be_the_published_files(tmp_path, monkeypatch):
     paths = write_sources(tmp_path / "in")
     publish(monkeypatch, paths)
     write_stimulus_csv(paths[1], IMAGES[::-1])
-    with pytest.raises(DownloadError, match=r"stimuli\.csv: sha1 [0-9a-f]{40} is not that of"):
+    with pytest.raises(
+        DownloadError, match=r"stimuli\.csv: sha1 [0-9a-f]{40} is not the published"
+    ):
         convert_majajhong2015(*paths, tmp_path / "images", "IT")
 
 

@@ -79,14 +79,16 @@ def test_families_cover_the_paper(table):
 
 
 def test_harmonized_rows_are_the_published_keras_models_with_a_measured_top1(table):
-    """Their top-1 is published only as a plotted point, so the workflow measures it."""
+    """Their top-1 is published only as a plotted point, so the workflow measures it; their
+    files are downloaded from the url column (serre-lab/Harmonization docs/models.md)."""
     harmonized = table[table["family"] == "harmonized"]
     assert harmonized["source"].str.startswith("keras:resources/harmonized/").all()
     assert harmonized["imagenet_top1"].isna().all()
     assert table.loc[table["family"] != "harmonized", "imagenet_top1"].notna().all()
-    for source, notes in zip(harmonized["source"], harmonized["notes"], strict=True):
+    for source, url in zip(harmonized["source"], harmonized["url"], strict=True):
         file = source.rpartition("/")[2]
-        assert f"https://storage.googleapis.com/serrelab/prj_harmonization/models/{file}" in notes
+        assert url == f"https://storage.googleapis.com/serrelab/prj_harmonization/models/{file}"
+    assert (table.loc[table["family"] != "harmonized", "url"].fillna("") == "").all()
 
 
 def test_adversarially_trained_inceptions_are_robust(table):
