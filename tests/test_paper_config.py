@@ -99,7 +99,7 @@ def test_fresh_clone_dry_run_downloads_public_files_and_leaves_out_gated_stages(
     # a download job for each public file, and nothing else downloaded
     downloads = downloads_planned(proc.stdout)
     assert downloads == public_files(config)
-    assert set(robust_models.remote_files()) <= downloads
+    assert {robust_models.checkpoint_path(name) for name in robust_models.CHECKPOINTS} <= downloads
     harmonized = [
         f"resources/harmonized/{name}"
         for name in (

@@ -92,11 +92,6 @@ def checkpoint_path(name: str) -> str:
     return resource_path(CHECKPOINTS[name].remote)
 
 
-def remote_files() -> dict[str, RemoteFile]:
-    """Every registered checkpoint keyed by its resource path (for the download rule)."""
-    return {checkpoint_path(name): entry.remote for name, entry in CHECKPOINTS.items()}
-
-
 def architecture(name: str) -> torch.nn.Module:
     """The untrained architecture of checkpoint ``name``."""
     return timm.create_model(CHECKPOINTS[name].arch, pretrained=False)
