@@ -224,7 +224,7 @@ def train(
         history.append(record)
         log(record)
         if path:
-            _save_state(path, model, optimizer, history)
+            _save_state(path, model, optimizer, history, provenance)
     if arch and checkpoint_dir:
         save_checkpoint(model, arch, Path(checkpoint_dir) / MODEL_NAME, provenance)
     return history
@@ -249,9 +249,14 @@ def _train_epoch(model, loader, optimizer, lam, device, autocast) -> dict:
     return {key: value / count for key, value in sums.items()}
 
 
-def _save_state(path: Path, model, optimizer, history: list[dict]) -> None:
+def _save_state(path: Path, model, optimizer, history: list[dict], provenance) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "history": history}
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "history": history,
+        "provenance": dict(provenance or {}),
+    }
     save_torch(state, path)
 
 
