@@ -216,7 +216,7 @@ def test_an_extraction_job_killed_mid_write_leaves_nothing_a_rerun_keeps(copy):
     shutil.copy(output, reference)
     output.unlink()
     shutil.rmtree(copy / "results/cache")
-    config = {**DEMO, "activations": {**DEMO["activations"], "batch_size": 2}}  # slower
+    config = {**DEMO, "activations": {**DEMO["activations"], "batch_size": 4}}  # slower
     job = subprocess.Popen(
         snakemake_command(copy, config, ACTIVATIONS),
         stdout=subprocess.DEVNULL,

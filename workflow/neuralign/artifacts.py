@@ -93,9 +93,10 @@ def stamped(attrs: Mapping, provenance: Mapping | None) -> dict:
 def write_netcdf(
     ds: xr.Dataset, path: str | os.PathLike, provenance: Mapping | None = None
 ) -> None:
-    """Write ``ds`` (attrs stamped with ``provenance``) to ``path`` atomically."""
-    ds = ds.copy()
-    ds.attrs = stamped(ds.attrs, provenance)
+    """Write ``ds`` (attrs stamped with ``provenance``, if given) to ``path`` atomically."""
+    if provenance:
+        ds = ds.copy()
+        ds.attrs = stamped(ds.attrs, provenance)
     with atomic_path(path) as temp:
         ds.to_netcdf(temp, engine="netcdf4")
 
