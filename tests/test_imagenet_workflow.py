@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from test_imagenet_eval import LITE0, write_val_folder
 
+from neuralign.artifacts import read_provenance
 from neuralign.imagenet_eval import wilson_interval
 from neuralign.models import load_model, save_checkpoint
 
@@ -63,7 +64,10 @@ def test_measured_top1_flows_into_the_scores(run_snakemake, tmp_path):
     low, high = (100 * bound for bound in wilson_interval(3, 5))
     for model, source in [("lite0", LITE0), ("lite0_checkpoint", "checkpoint:lite0.pt")]:
         accuracy = pd.read_csv(results / "imagenet" / f"{model}.csv")
-        assert accuracy.columns.tolist() == COLUMNS
+        assert accuracy.columns.tolist()[: len(COLUMNS)] == COLUMNS
+        provenance = read_provenance(results / "imagenet" / f"{model}.csv")
+        assert provenance["rule"] == "imagenet_accuracy" and provenance["simulated"] == 0
+        assert (provenance["dataset"], provenance["model"]) == ("imagenet_val", model)
         row = accuracy.iloc[0]
         assert (row["model"], row["source"], row["val_dir"]) == (model, source, str(val_dir))
         assert (row["n_images"], row["n_classes"], row["top1"], row["top5"]) == (5, 4, 60, 80)

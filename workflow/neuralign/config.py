@@ -58,6 +58,27 @@ def scorable_datasets() -> list[str]:
     return ["demo", *cowley, *majajhong2015.DATASETS, *RDM_ONLY]
 
 
+def config_file(config: Mapping, key: str, workflow_dir: str | Path) -> str:
+    """The existing file named by config ``key``. Relative paths are read from the working
+    directory (Snakemake's ``--directory``), like every path of the workflow; when the file
+    exists only relative to the workflow's folder (a run with ``-s <path>/Snakefile`` from
+    elsewhere), the message says so."""
+    path = Path(config[key])
+    if path.is_file():
+        return str(path)
+    hint = ""
+    beside = Path(workflow_dir) / path
+    if not path.is_absolute() and beside.is_file():
+        hint = (
+            f"; the workflow's folder has {beside}: run snakemake from {workflow_dir} or set "
+            f"'{key}' to that absolute path"
+        )
+    raise ConfigError(
+        f"config '{key}': {path} does not exist (relative paths are read from the working "
+        f"directory, {Path.cwd()}){hint}"
+    )
+
+
 def check_datasets(datasets: Iterable[str]) -> None:
     """Every dataset in config 'datasets' must be one the workflow can build and score."""
     available = scorable_datasets()

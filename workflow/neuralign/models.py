@@ -28,6 +28,7 @@ import torch
 import torchvision
 
 from neuralign import keras_h5, offline_weights, robust_models
+from neuralign.artifacts import save_torch, unreadable
 from neuralign.layers import default_layers
 
 SOURCE_KINDS = (
@@ -201,9 +202,13 @@ def torchvision_data_config(arch: str, weights: str = "DEFAULT") -> dict:
     }
 
 
-def save_checkpoint(module: torch.nn.Module, arch: str, path: str | Path) -> None:
-    """Save a timm model so that ``checkpoint:<path>`` loads it."""
-    torch.save({"arch": arch, "state_dict": module.state_dict()}, path)
+def save_checkpoint(
+    module: torch.nn.Module, arch: str, path: str | Path, provenance: dict | None = None
+) -> None:
+    """Save a timm model so that ``checkpoint:<path>`` loads it (atomically, with the job's
+    ``provenance`` under its own key)."""
+    checkpoint = {"arch": arch, "state_dict": module.state_dict()}
+    save_torch({**checkpoint, "provenance": dict(provenance or {})}, path)
 
 
 def _read_checkpoint(path: str) -> dict:
@@ -212,7 +217,7 @@ def _read_checkpoint(path: str) -> dict:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise ModelError(f"checkpoint {path} cannot be read by torch.load ({err})") from err
+        raise ModelError(str(unreadable(path, "a PyTorch checkpoint (torch.load)", err))) from err
     if not isinstance(checkpoint, dict) or not {"arch", "state_dict"} <= checkpoint.keys():
         raise ModelError(f"checkpoint {path} lacks 'arch' and 'state_dict' entries")
     return checkpoint

@@ -5,9 +5,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from neuralign.dataset import DatasetError, validate_dataset, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import DatasetError, validate_dataset
 from neuralign.datasets.arcaro2020 import ARCHIVE_URL, convert_arcaro, get_monkey
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
 def sha256(path: str) -> str:
@@ -18,7 +20,9 @@ def sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def main(archive: str, monkey: str, dataset_path: str, image_dir: str, window, log) -> None:
+def main(
+    archive: str, monkey: str, dataset_path: str, image_dir: str, window, log, provenance: dict
+) -> None:
     info = get_monkey(monkey)
     checksum = sha256(archive)
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,7 +52,7 @@ def main(archive: str, monkey: str, dataset_path: str, image_dir: str, window, l
             relative_to=Path(dataset_path).parent,
         )
     ds.attrs.update(source_archive=Path(archive).name, source_archive_sha256=checksum)
-    write_netcdf(validate_dataset(ds), dataset_path)
+    write_netcdf(validate_dataset(ds), dataset_path, provenance)
     log.info("wrote %s from %s (sha256 %s)", dataset_path, archive, checksum)
 
 
@@ -61,4 +65,5 @@ if __name__ == "__main__":
             snakemake.output.images,
             snakemake.params.window,
             log,
+            job_provenance(snakemake),
         )

@@ -3,13 +3,21 @@
 import numpy as np
 import xarray as xr
 
-from neuralign.dataset import open_dataset, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import open_dataset
 from neuralign.logs import log_to
 from neuralign.metrics import percentile_ci, split_half_ceiling
+from neuralign.provenance import job_provenance
 
 
 def main(
-    dataset_path: str, ceiling_path: str, n_splits: int, seed: int, n_bootstrap: int, log
+    dataset_path: str,
+    ceiling_path: str,
+    n_splits: int,
+    seed: int,
+    n_bootstrap: int,
+    log,
+    provenance: dict,
 ) -> None:
     ds = open_dataset(dataset_path)
     result = split_half_ceiling(ds["responses"].values, n_splits, seed, n_bootstrap)
@@ -33,7 +41,7 @@ def main(
             "seed": seed,
         },
     )
-    write_netcdf(out, ceiling_path)
+    write_netcdf(out, ceiling_path, provenance)
     log.info("median ceiling %.3f [%.3f, %.3f]", out["median"], median_low, median_high)
 
 
@@ -46,4 +54,5 @@ if __name__ == "__main__":
             snakemake.params.seed,
             snakemake.params.n_bootstrap,
             log,
+            job_provenance(snakemake),
         )
