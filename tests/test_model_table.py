@@ -8,7 +8,7 @@ import yaml
 from conftest import REPO
 from snakemake.utils import validate
 
-from neuralign import offline_weights
+from neuralign import harmonized_models, offline_weights
 from neuralign.config import check_layer_config
 from neuralign.layers import default_layers
 from neuralign.models import build_architecture, read_model_table
@@ -75,17 +75,28 @@ def test_families_cover_the_paper(table):
     assert len(table) >= 120
     assert counts.get("ConvNet", 0) >= 30 and counts.get("Transformer", 0) >= 20
     assert counts.get("extra data", 0) >= 20 and counts.get("robust", 0) >= 2
-    assert set(counts.index) == {"ConvNet", "Transformer", "robust", "extra data", "harmonized"}
+    assert set(counts.index) == {
+        "ConvNet",
+        "Transformer",
+        "robust",
+        "extra data",
+        "harmonized",
+    }
 
 
-def test_harmonized_rows_are_the_published_keras_models_with_a_measured_top1(table):
+def test_harmonized_rows_are_the_seven_published_models_with_a_measured_top1(table):
     """Their top-1 is published only as a plotted point, so the workflow measures it."""
     harmonized = table[table["family"] == "harmonized"]
-    assert harmonized["source"].str.startswith("keras:resources/harmonized/").all()
+    keras = harmonized["source"].str.startswith("keras:resources/harmonized/")
+    weights_only = harmonized["source"].str.removeprefix("harmonized:")
+    assert keras.sum() == 3
+    assert sorted(weights_only[~keras]) == sorted(harmonized_models.MODELS)
     assert harmonized["imagenet_top1"].isna().all()
     assert table.loc[table["family"] != "harmonized", "imagenet_top1"].notna().all()
     for source, notes in zip(harmonized["source"], harmonized["notes"], strict=True):
-        file = source.rpartition("/")[2]
+        kind, _, name = source.partition(":")
+        url = harmonized_models.MODELS[name].url if kind == "harmonized" else None
+        file = url.rpartition("/")[2] if url else name.rpartition("/")[2]
         assert f"https://storage.googleapis.com/serrelab/prj_harmonization/models/{file}" in notes
 
 
