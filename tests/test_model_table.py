@@ -11,7 +11,7 @@ from snakemake.utils import validate
 from neuralign import harmonized_models, offline_weights
 from neuralign.config import check_layer_config
 from neuralign.layers import default_layers
-from neuralign.models import build_architecture, read_model_table
+from neuralign.models import build_architecture, has_imagenet_head, read_model_table
 
 TABLE_PATH = REPO / "config" / "models.tsv"
 PAPER_CONFIG = REPO / "config" / "config.yaml"
@@ -80,6 +80,7 @@ def test_families_cover_the_paper(table):
         "Transformer",
         "robust",
         "extra data",
+        "self-supervised",
         "harmonized",
     }
 
@@ -98,6 +99,26 @@ def test_harmonized_rows_are_the_seven_published_models_with_a_measured_top1(tab
         url = harmonized_models.MODELS[name].url if kind == "harmonized" else None
         file = url.rpartition("/")[2] if url else name.rpartition("/")[2]
         assert f"https://storage.googleapis.com/serrelab/prj_harmonization/models/{file}" in notes
+
+
+# The self-supervised rows: method (first word of the notes) -> pretrained weights of timm
+# (backbones without a classifier) whose top-1 is a published linear probe.
+SELF_SUPERVISED_METHODS = {"DINO", "DINOv2", "MAE", "SEER"}
+
+
+def test_self_supervised_rows_are_label_free_backbones_with_a_linear_probe_top1(table):
+    rows = table[table["family"] == "self-supervised"]
+    methods = rows["notes"].str.split(" ").str[0]
+    assert len(rows) >= 12 and set(methods) == SELF_SUPERVISED_METHODS
+    assert methods.value_counts().max() <= len(rows) / 3  # not one method in many sizes
+    assert rows["notes"].str.contains("linear prob").all()
+    assert rows["notes"].str.contains("without labels").all()
+    assert rows["notes"].str.contains(r"at commit [0-9a-f]{40}").all()
+    for model, source in rows["source"].items():
+        assert source.startswith("timm:"), model
+        assert not has_imagenet_head(source), f"{model}: expected a backbone without a head"
+    # CLIP (language supervision) stays in extra data, as do models fine-tuned with labels
+    assert not rows["source"].str.contains("clip|_ft_").any()
 
 
 def test_adversarially_trained_inceptions_are_robust(table):

@@ -105,7 +105,7 @@ def test_paper_dry_run_requests_gpus_for_extraction_and_fitting(tmp_path):
     n_activations = sum(rule == "activations" for rule, _ in jobs)
     assert n_activations == n_models * len(config["datasets"])
     table = pd.read_csv(MODEL_TABLE, sep="\t", comment="#")
-    for model in table.loc[table["family"] == "harmonized", "id"]:
+    for model in table.loc[table["family"].isin(["self-supervised", "harmonized"]), "id"]:
         for dataset in config["datasets"]:
             assert f"output: results/activations/{dataset}/{model}.nc" in proc.stdout, model
     n_map_fits = sum(rule == "map_fit" for rule, _ in jobs)

@@ -43,6 +43,7 @@ SOURCE_KINDS = (
     "robust",
     "harmonized",
 )
+IMAGENET_CLASSES = 1000
 TABLE_COLUMNS = ("id", "source", "imagenet_top1", "family", "notes")
 UNTRAINED_SEED = 0
 
@@ -171,6 +172,24 @@ def load_model(source: str) -> LoadedModel:
         default_layers=default_layers(module) if hasattr(module, "feature_info") else [],
         weights_sha256=state_dict_sha256(module),
     )
+
+
+def has_imagenet_head(source: str) -> bool:
+    """Whether the model of ``source`` ends in ImageNet-1k's 1000-way classifier, read from
+    metadata without loading weights: timm's pretrained config of the weights (timm, offline
+    and timm-untrained sources; backbone-only checkpoints such as the self-supervised ones have
+    ``num_classes`` 0), torchvision's weights categories. Robust and harmonized checkpoints
+    are ImageNet classifiers; ``keras:`` and ``checkpoint:`` files are checked when they are
+    evaluated (``imagenet_eval.predict_top5``)."""
+    kind, name = parse_source(source)
+    if kind in ("offline", "timm", "timm-untrained"):
+        config = timm.models.get_pretrained_cfg(name)
+        return config is None or config.num_classes == IMAGENET_CLASSES
+    if kind == "torchvision":
+        arch, weights = _torchvision_name(name)
+        meta = torchvision.models.get_model_weights(arch)[weights].meta
+        return len(meta["categories"]) == IMAGENET_CLASSES
+    return True
 
 
 def _download_weights(source: str, create):
