@@ -43,7 +43,7 @@ for _run, _options in HARMONIZER_RUNS.items():
 
 def model_checkpoint(wildcards):
     """The weights file of a ``checkpoint:`` (e.g. a harmonizer run), ``keras:``, ``robust:``
-    (fetched by rule download) or ``harmonized:`` model, else none."""
+    or ``harmonized:`` model (robust ones fetched by the download rule), else none."""
     kind, name = parse_source(MODEL_TABLE.loc[wildcards.model, "source"])
     if kind == "robust":
         return robust_models.checkpoint_path(name)
