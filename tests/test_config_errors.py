@@ -78,3 +78,25 @@ def test_keras_models_need_their_file_and_named_layers(tmp_path):
         check_layer_config({"layers": "stages", "model_layers": {}}, table, ["vgg"])
     path.touch()
     check_model_files(table, ["vgg"])
+
+
+def test_weights_only_harmonized_models_need_their_file(tmp_path, monkeypatch):
+    """The file is named by its URL until it exists; layers are checked on the timm
+    architecture, without the file."""
+    monkeypatch.chdir(tmp_path)
+    table = pd.DataFrame({"source": ["harmonized:convnext_tiny"], "notes": [""]}, index=["cnx"])
+    url = "https://storage.googleapis.com/serrelab/prj_harmonization/models/convnext_tiny_harmonized.h5"
+    path = (
+        "resources/storage.googleapis.com/serrelab/prj_harmonization/models/" + url.rsplit("/")[-1]
+    )
+    with pytest.raises(
+        ConfigError, match=rf"'cnx': harmonized weights file {path} does not exist; download {url}"
+    ):
+        check_model_files(table, ["cnx"])
+    activations = {"layers": "stages", "model_layers": {"cnx": ["stages.1", "stages.9"]}}
+    with pytest.raises(ConfigError, match=r"'cnx' has no layer\(s\) \['stages.9'\]"):
+        check_layer_config(activations, table, ["cnx"])
+    check_layer_config({**activations, "model_layers": {"cnx": ["stages.1"]}}, table, ["cnx"])
+    (tmp_path / path).parent.mkdir(parents=True)
+    (tmp_path / path).touch()
+    check_model_files(table, ["cnx"])

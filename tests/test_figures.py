@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from neuralign.figures import accuracy_correlations, accuracy_vs_predictivity
+from neuralign.figures import FAMILY_COLOURS, accuracy_correlations, accuracy_vs_predictivity
 
 
 def scores_table(n=12, seed=0):
@@ -27,7 +27,8 @@ def scores_table(n=12, seed=0):
 def test_accuracy_correlations_below_and_above_threshold():
     scores = scores_table()
     table = accuracy_correlations(scores, n_bootstrap=300)
-    assert table["range"].tolist() == ["< 70%", ">= 70%"]
+    assert table["family"].tolist()[:2] == ["all trained"] * 2
+    assert table["range"].tolist() == ["< 70%", ">= 70%", "all", "all"]
     below = scores[(scores["family"] != "untrained") & (scores["imagenet_top1"] < 70)]
     assert table.loc[0, "n_models"] == len(below)
     expected = stats.spearmanr(below["imagenet_top1"], below["ceiled"])[0]
@@ -39,7 +40,35 @@ def test_accuracy_correlations_below_and_above_threshold():
 
 def test_too_few_models_give_nan_not_a_number_made_up():
     table = accuracy_correlations(scores_table().iloc[:4], n_bootstrap=50)
-    assert table["spearman_rho"].isna().all() and table["n_models"].tolist() == [2, 0]
+    assert table["spearman_rho"].isna().all() and table["n_models"].tolist() == [2, 0, 1, 1]
+
+
+def test_each_trained_family_gets_its_own_correlation_row():
+    """Families follow the figure's order; self-supervised is one of them; untrained is not."""
+    scores = scores_table(n=16)
+    scores.loc[[3, 6, 9, 12, 15], "family"] = "self-supervised"
+    table = accuracy_correlations(scores, n_bootstrap=200)
+    per_family = table[table["family"] != "all trained"].set_index("family")
+    assert per_family.index.tolist() == ["ConvNet", "Transformer", "self-supervised"]
+    assert (per_family["range"] == "all").all()
+    for family, row in per_family.iterrows():
+        part = scores[scores["family"] == family]
+        assert row["n_models"] == len(part)
+        expected = stats.spearmanr(part["imagenet_top1"], part["ceiled"])[0]
+        assert row["spearman_rho"] == pytest.approx(expected)
+        assert row["ci_low"] <= row["spearman_rho"] <= row["ci_high"]
+
+
+def test_self_supervised_models_have_their_own_colour():
+    scores = scores_table()
+    scores.loc[[4, 8], "family"] = "self-supervised"
+    ax = accuracy_vs_predictivity(scores, "test").axes[0]
+    colour = FAMILY_COLOURS["self-supervised"]
+    others = [c for family, c in FAMILY_COLOURS.items() if family != "self-supervised"]
+    assert colour not in others
+    drawn = [line for line in ax.lines if line.get_marker() == "o" and line.get_color() == colour]
+    assert len(drawn) == 1 and len(drawn[0].get_xdata()) == 2
+    assert "self-supervised" in [text.get_text() for text in ax.get_legend().get_texts()]
 
 
 def test_figure_draws_every_model_with_its_error_bar():

@@ -152,3 +152,26 @@ def test_without_val_dir_the_stage_plans_nothing(run_snakemake, tmp_path):
     config = {**CONFIG, "model_table": str(tmp_path / "models.tsv")}
     planned = run_snakemake(config, "-n", "--quiet", "rules").stdout
     assert "scores" in planned and "imagenet" not in planned, planned
+
+
+@pytest.mark.workflow
+def test_evaluate_all_skips_backbones_without_an_imagenet_head(run_snakemake, tmp_path):
+    """A self-supervised backbone keeps its published linear-probe top-1; the stage says it
+    skips it and measures the others."""
+    backbone = "dino_vit_s16\ttimm:vit_small_patch16_224.dino\t77.0\tself-supervised\tDINO\n"
+    (tmp_path / "models.tsv").write_text(PUBLISHED + backbone)
+    config = {
+        **CONFIG,
+        "model_table": str(tmp_path / "models.tsv"),
+        "imagenet": {"val_dir": str(write_val_folder(tmp_path / "val")), "evaluate": "all"},
+    }
+    proc = run_snakemake(config, "-n")
+    jobs = [
+        block
+        for block in proc.stdout.split("\nrule ")[1:]
+        if block.startswith("imagenet_accuracy:")
+    ]
+    assert len(jobs) == 1 and "model=lite0" in jobs[0], proc.stdout
+    assert "activations/demo/dino_vit_s16.nc" in proc.stdout
+    note = "'imagenet.evaluate: all' skips 1 model(s) without a 1000-way ImageNet classifier"
+    assert note in proc.stderr and "dino_vit_s16" in proc.stderr, proc.stderr

@@ -8,7 +8,7 @@ import pandas as pd
 import yaml
 from conftest import REPO
 
-from neuralign import robust_models
+from neuralign import harmonized_models, robust_models
 
 PAPER_CONFIG = REPO / "config" / "config.yaml"
 MODEL_TABLE = REPO / "config" / "models.tsv"
@@ -54,16 +54,18 @@ def stand_in_arcaro_archive(config: dict, workdir) -> None:
 
 
 def stand_in_user_files(config: dict, workdir) -> list[str]:
-    """Empty stand-ins for the harmonized Keras models and the ImageNet validation folder
-    (user-provided, checked when the workflow is parsed); returns the harmonized model ids."""
+    """Empty stand-ins for the harmonized models (Keras models and weights-only files) and the
+    ImageNet validation folder (user-provided, checked when the workflow is parsed); returns
+    the harmonized model ids."""
     table = pd.read_csv(MODEL_TABLE, sep="\t", comment="#")
-    keras = table[table["source"].str.startswith("keras:")]
-    for source in keras["source"]:
-        path = workdir / source.removeprefix("keras:")
+    harmonized = table[table["family"] == "harmonized"]
+    for source in harmonized["source"]:
+        kind, _, name = source.partition(":")
+        path = workdir / (harmonized_models.weights_path(name) if kind == "harmonized" else name)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
     (workdir / config["imagenet"]["val_dir"]).mkdir(parents=True)
-    return keras["id"].tolist()
+    return harmonized["id"].tolist()
 
 
 def test_paper_dry_run_requests_gpus_for_extraction_and_fitting(tmp_path):
@@ -102,6 +104,10 @@ def test_paper_dry_run_requests_gpus_for_extraction_and_fitting(tmp_path):
     assert n_models >= 120
     n_activations = sum(rule == "activations" for rule, _ in jobs)
     assert n_activations == n_models * len(config["datasets"])
+    table = pd.read_csv(MODEL_TABLE, sep="\t", comment="#")
+    for model in table.loc[table["family"].isin(["self-supervised", "harmonized"]), "id"]:
+        for dataset in config["datasets"]:
+            assert f"output: results/activations/{dataset}/{model}.nc" in proc.stdout, model
     n_map_fits = sum(rule == "map_fit" for rule, _ in jobs)
     assert n_map_fits == n_models * len(config["maps"]["datasets"])
     # robust: checkpoints are published with a sha256, so rule download fetches them
@@ -110,7 +116,7 @@ def test_paper_dry_run_requests_gpus_for_extraction_and_fitting(tmp_path):
     # harmonized models: their top-1 is measured, and the scores and map tables wait for it
     measured = {f"results/imagenet/{model}.csv" for model in harmonized}
     outputs = set(re.findall(r"^    output: (results/imagenet/\S+\.csv)$", proc.stdout, re.M))
-    assert len(harmonized) == 3 and outputs == measured
+    assert len(harmonized) == 7 and outputs == measured
     for rule, target in [("scores", "results/scores/"), ("map_scores", "results/maps/")]:
         inputs = re.findall(
             rf"^rule {rule}:\n    input: (.*)\n    output: {target}", proc.stdout, re.M

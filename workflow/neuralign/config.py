@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from neuralign import harmonized_models
 from neuralign.datasets import cowley2023, majajhong2015
 from neuralign.layers import LayerError, resolve_layers
 from neuralign.models import ModelError, build_architecture, check_source
@@ -139,13 +140,22 @@ def check_reduction(activations: Mapping) -> None:
 
 
 def check_model_files(table: pd.DataFrame, models: list[str]) -> None:
-    """Model files the user provides (``keras:<path>``) must exist before any job runs."""
+    """Model files the user provides (``keras:<path>``, the ``harmonized:<name>`` weights) must
+    exist before any job runs."""
     for model in models:
-        kind, _, path = table.loc[model, "source"].partition(":")
-        if kind == "keras" and not Path(path).is_file():
+        kind, _, name = table.loc[model, "source"].partition(":")
+        if kind == "keras" and not Path(name).is_file():
             raise ConfigError(
-                f"model {model!r}: Keras model file {path} does not exist; download it "
+                f"model {model!r}: Keras model file {name} does not exist; download it "
                 f"(model table notes: {table.loc[model, 'notes']})"
+            )
+        if (
+            kind == "harmonized"
+            and not Path(path := harmonized_models.weights_path(name)).is_file()
+        ):
+            raise ConfigError(
+                f"model {model!r}: harmonized weights file {path} does not exist; download "
+                f"{harmonized_models.MODELS[name].url} to that path (no checksum is published)"
             )
 
 

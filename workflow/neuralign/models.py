@@ -13,7 +13,10 @@ A model *source* names where weights come from:
   harmonized models, rebuilt in PyTorch by ``neuralign.keras_h5``; inputs are scaled to [0, 1]
   and normalised with the ImageNet mean and std, as the harmonized models expect;
 - ``robust:<name>``: an adversarially trained ResNet of Salman et al. 2020 downloaded by the
-  workflow, e.g. ``robust:resnet50_l2_eps3`` (``neuralign.robust_models``).
+  workflow, e.g. ``robust:resnet50_l2_eps3`` (``neuralign.robust_models``);
+- ``harmonized:<name>``: a harmonized model published as Keras weights only, loaded into the
+  matching timm architecture, e.g. ``harmonized:vit_b16`` (``neuralign.harmonized_models``);
+  preprocessed like ``keras:`` models.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import timm
 import torch
 import torchvision
 
-from neuralign import keras_h5, offline_weights, robust_models
+from neuralign import harmonized_models, keras_h5, keras_weights, offline_weights, robust_models
 from neuralign.artifacts import save_torch, unreadable
 from neuralign.layers import default_layers
 
@@ -39,7 +42,9 @@ SOURCE_KINDS = (
     "checkpoint",
     "keras",
     "robust",
+    "harmonized",
 )
+IMAGENET_CLASSES = 1000
 TABLE_COLUMNS = ("id", "source", "imagenet_top1", "family", "notes")
 UNTRAINED_SEED = 0
 
@@ -85,6 +90,11 @@ def check_source(source: str) -> None:
             f"model source {source!r}: no robust checkpoint {name!r}; registered: "
             f"{', '.join(robust_models.CHECKPOINTS)}"
         )
+    if kind == "harmonized" and name not in harmonized_models.MODELS:
+        raise ModelError(
+            f"model source {source!r}: no harmonized model {name!r}; registered: "
+            f"{', '.join(harmonized_models.MODELS)}"
+        )
     if kind == "torchvision":
         arch, weights = _torchvision_name(name)
         if arch not in torchvision.models.list_models():
@@ -112,6 +122,8 @@ def build_architecture(source: str) -> torch.nn.Module:
             return timm.create_model(_read_checkpoint(name)["arch"], pretrained=False)
         if kind == "robust":
             return robust_models.architecture(name)
+        if kind == "harmonized":
+            return harmonized_models.architecture(name)
         return timm.create_model(name, pretrained=False)
 
 
@@ -145,6 +157,12 @@ def load_model(source: str) -> LoadedModel:
             module, data_config = robust_models.load(name)
         except robust_models.CheckpointError as err:
             raise ModelError(f"model source {source!r}: {err}") from err
+    elif kind == "harmonized":
+        try:
+            module = harmonized_models.load(name)
+        except keras_weights.KerasWeightsError as err:
+            raise ModelError(f"model source {source!r}: {err}") from err
+        data_config = keras_data_config(harmonized_models.INPUT_SIZE)
     else:
         torch.manual_seed(UNTRAINED_SEED)
         module = timm.create_model(name, pretrained=False)
@@ -155,6 +173,24 @@ def load_model(source: str) -> LoadedModel:
         default_layers=default_layers(module) if hasattr(module, "feature_info") else [],
         weights_sha256=state_dict_sha256(module),
     )
+
+
+def has_imagenet_head(source: str) -> bool:
+    """Whether the model of ``source`` ends in ImageNet-1k's 1000-way classifier, read from
+    metadata without loading weights: timm's pretrained config of the weights (timm, offline
+    and timm-untrained sources; backbone-only checkpoints such as the self-supervised ones have
+    ``num_classes`` 0), torchvision's weights categories. Robust and harmonized checkpoints
+    are ImageNet classifiers; ``keras:`` and ``checkpoint:`` files are checked when they are
+    evaluated (``imagenet_eval.predict_top5``)."""
+    kind, name = parse_source(source)
+    if kind in ("offline", "timm", "timm-untrained"):
+        config = timm.models.get_pretrained_cfg(name)
+        return config is None or config.num_classes == IMAGENET_CLASSES
+    if kind == "torchvision":
+        arch, weights = _torchvision_name(name)
+        meta = torchvision.models.get_model_weights(arch)[weights].meta
+        return len(meta["categories"]) == IMAGENET_CLASSES
+    return True
 
 
 def _download_weights(source: str, create):

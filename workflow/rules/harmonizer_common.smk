@@ -2,7 +2,7 @@
 
 from neuralign.datasets import clickme as clickme_data
 from neuralign.config import ConfigError
-from neuralign import robust_models
+from neuralign import harmonized_models, robust_models
 from neuralign.models import parse_source
 
 HARMONIZER = config["harmonizer"]
@@ -42,11 +42,13 @@ for _run, _options in HARMONIZER_RUNS.items():
 
 
 def model_checkpoint(wildcards):
-    """The weights file of a ``checkpoint:`` model (e.g. a harmonizer run), a ``keras:`` model
-    or a ``robust:`` model (fetched by rule download), else none."""
+    """The weights file of a ``checkpoint:`` (e.g. a harmonizer run), ``keras:``, ``robust:``
+    or ``harmonized:`` model (robust ones fetched by the download rule), else none."""
     kind, name = parse_source(MODEL_TABLE.loc[wildcards.model, "source"])
     if kind == "robust":
         return robust_models.checkpoint_path(name)
+    if kind == "harmonized":
+        return harmonized_models.weights_path(name)
     return name if kind in ("checkpoint", "keras") else []
 
 

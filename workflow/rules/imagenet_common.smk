@@ -1,6 +1,8 @@
 """Config, checks and input functions of the ImageNet accuracy stage (rules in imagenet.smk)."""
 
-from neuralign.imagenet_eval import check_imagenet_config
+import sys
+
+from neuralign.imagenet_eval import check_imagenet_config, models_to_evaluate
 
 IMAGENET = config["imagenet"]
 IMAGENET_OPTIONS = {
@@ -11,7 +13,13 @@ IMAGENET_OPTIONS = {
 MEASURED_TOP1 = check_imagenet_config(
     IMAGENET, MODEL_TABLE, MODELS, config["model_table"]
 )
-IMAGENET_MODELS = MODELS if IMAGENET["evaluate"] == "all" else MEASURED_TOP1
+IMAGENET_MODELS, _skipped = models_to_evaluate(
+    IMAGENET, MODEL_TABLE, MODELS, MEASURED_TOP1
+)
+if _skipped and IMAGENET["val_dir"] is not None:
+    print(
+        _skipped, file=sys.stderr
+    )  # Snakemake does not show logger messages of parse time
 
 
 def imagenet_val_dir(wildcards):

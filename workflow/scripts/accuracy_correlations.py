@@ -1,4 +1,5 @@
-"""Table: Spearman correlation of ImageNet top-1 with predictivity below and above 70%."""
+"""Table: Spearman correlation of ImageNet top-1 with predictivity below and above 70%, and
+within each trained family."""
 
 from neuralign.artifacts import read_table, write_csv
 from neuralign.figures import accuracy_correlations
