@@ -7,7 +7,6 @@ import xarray as xr
 from PIL import Image
 
 from neuralign.activations import Reducer, extract_to_file, read_activations
-from neuralign.cache import cached, content_key
 from neuralign.layers import LayerError, blocks, check_layers, default_layers, resolve_layers
 from neuralign.models import (
     LoadedModel,
@@ -188,25 +187,6 @@ def test_brainscore_preprocessing_places_the_stimulus_on_grey():
     np.testing.assert_allclose(
         tensor[:, 0, 0], [(1 - 0.485) / 0.229, -0.456 / 0.224, -0.406 / 0.225], atol=1e-5
     )
-
-
-def test_cache_recomputes_only_when_content_changes(tmp_path, images):
-    calls = []
-
-    def compute(path):
-        calls.append(path)
-        path.write_text("features")
-
-    key = content_key({"model": "a"}, images)
-    assert not cached(key, tmp_path / "cache", tmp_path / "one.nc", compute)
-    assert cached(key, tmp_path / "cache", tmp_path / "two.nc", compute)
-    assert (tmp_path / "two.nc").read_text() == "features" and len(calls) == 1
-    assert content_key({"model": "b"}, images) != key
-    assert content_key({"model": "a"}, images[::-1]) != key
-    assert not cached(
-        content_key({"model": "b"}, images), tmp_path / "cache", tmp_path / "three.nc", compute
-    )
-    assert len(calls) == 2
 
 
 def test_pca_reduction_matches_sklearn_fitted_on_separate_images(resnet, images, tmp_path):

@@ -7,7 +7,8 @@ import pytest
 import scipy.io
 import xarray as xr
 
-from neuralign.dataset import DatasetError, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import DatasetError
 from neuralign.datasets.arcaro2020 import MONKEYS, convert_arcaro
 
 N_TIME = 12

@@ -9,6 +9,7 @@ from neuralign.config import (
     check_model_files,
     check_user_datasets,
 )
+from neuralign.models import weights_download
 
 TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
 
@@ -93,3 +94,37 @@ def test_user_datasets_need_their_files_and_a_name_of_their_own(tmp_path):
         with pytest.raises(ConfigError, match=f"'user_datasets.{name}': '{name}' is a built-in"):
             check_user_datasets({name: {"netcdf": str(tmp_path)}})
     check_user_datasets({"mine": {"netcdf": str(tmp_path), "ceiling": 0.5}})
+
+
+def test_weights_only_harmonized_models_are_downloaded_from_their_registered_url(
+    tmp_path, monkeypatch
+):
+    """No file is needed before the run (rule download fetches it, trust on first use); a
+    ``url`` column that disagrees with the registry stops the run; layers are checked on the
+    timm architecture, without the file."""
+    monkeypatch.chdir(tmp_path)
+    url = (
+        "https://storage.googleapis.com/serrelab/prj_harmonization/models/"
+        "convnext_tiny_harmonized.h5"
+    )
+    path = (
+        "resources/storage.googleapis.com/serrelab/prj_harmonization/models/"
+        + (url.rsplit("/")[-1])
+    )
+    table = pd.DataFrame(
+        {"source": ["harmonized:convnext_tiny"], "notes": [""], "url": [""]}, index=["cnx"]
+    )
+    check_model_files(table, ["cnx"], "m.tsv")
+    check_model_files(table.assign(url=[url]), ["cnx"], "m.tsv")
+    [(local, remote)] = weights_download("harmonized:convnext_tiny").items()
+    assert (local, remote.url, remote.trust_on_first_use) == (path, url, True)
+    wrong = url.replace("convnext", "convnext_small")
+    with pytest.raises(
+        ConfigError, match=rf"'cnx': the 'url' column of the model table m.tsv gives {wrong}.*{url}"
+    ):
+        check_model_files(table.assign(url=[wrong]), ["cnx"], "m.tsv")
+    activations = {"layers": "stages", "model_layers": {"cnx": ["stages.1", "stages.9"]}}
+    with pytest.raises(ConfigError, match=r"'cnx' has no layer\(s\) \['stages.9'\]"):
+        check_layer_config(activations, table, ["cnx"])
+    check_layer_config({**activations, "model_layers": {"cnx": ["stages.1"]}}, table, ["cnx"])
+    assert not (tmp_path / "resources").exists()

@@ -7,7 +7,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pytest
 
-from neuralign.dataset import DatasetError, open_dataset, validate_dataset, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import DatasetError, open_dataset, validate_dataset
 from neuralign.datasets import cowley2023
 from neuralign.datasets.cowley2023 import Session, convert_cowley
 from neuralign.download import MIRROR_ENV, DownloadError, RemoteFile, sha256_file

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from neuralign.figures import accuracy_correlations, accuracy_vs_predictivity
+from neuralign.figures import FAMILY_COLOURS, accuracy_correlations, accuracy_vs_predictivity
 
 
 def scores_table(n=12, seed=0):
@@ -27,7 +27,8 @@ def scores_table(n=12, seed=0):
 def test_accuracy_correlations_below_and_above_threshold():
     scores = scores_table()
     table = accuracy_correlations(scores, n_bootstrap=300)
-    assert table["range"].tolist() == ["< 70%", ">= 70%"]
+    assert table["family"].tolist()[:2] == ["all trained"] * 2
+    assert table["range"].tolist() == ["< 70%", ">= 70%", "all", "all"]
     below = scores[(scores["family"] != "untrained") & (scores["imagenet_top1"] < 70)]
     assert table.loc[0, "n_models"] == len(below)
     expected = stats.spearmanr(below["imagenet_top1"], below["ceiled"])[0]
@@ -39,7 +40,35 @@ def test_accuracy_correlations_below_and_above_threshold():
 
 def test_too_few_models_give_nan_not_a_number_made_up():
     table = accuracy_correlations(scores_table().iloc[:4], n_bootstrap=50)
-    assert table["spearman_rho"].isna().all() and table["n_models"].tolist() == [2, 0]
+    assert table["spearman_rho"].isna().all() and table["n_models"].tolist() == [2, 0, 1, 1]
+
+
+def test_each_trained_family_gets_its_own_correlation_row():
+    """Families follow the figure's order; self-supervised is one of them; untrained is not."""
+    scores = scores_table(n=16)
+    scores.loc[[3, 6, 9, 12, 15], "family"] = "self-supervised"
+    table = accuracy_correlations(scores, n_bootstrap=200)
+    per_family = table[table["family"] != "all trained"].set_index("family")
+    assert per_family.index.tolist() == ["ConvNet", "Transformer", "self-supervised"]
+    assert (per_family["range"] == "all").all()
+    for family, row in per_family.iterrows():
+        part = scores[scores["family"] == family]
+        assert row["n_models"] == len(part)
+        expected = stats.spearmanr(part["imagenet_top1"], part["ceiled"])[0]
+        assert row["spearman_rho"] == pytest.approx(expected)
+        assert row["ci_low"] <= row["spearman_rho"] <= row["ci_high"]
+
+
+def test_self_supervised_models_have_their_own_colour():
+    scores = scores_table()
+    scores.loc[[4, 8], "family"] = "self-supervised"
+    ax = accuracy_vs_predictivity(scores, "test").axes[0]
+    colour = FAMILY_COLOURS["self-supervised"]
+    others = [c for family, c in FAMILY_COLOURS.items() if family != "self-supervised"]
+    assert colour not in others
+    drawn = [line for line in ax.lines if line.get_marker() == "o" and line.get_color() == colour]
+    assert len(drawn) == 1 and len(drawn[0].get_xdata()) == 2
+    assert "self-supervised" in [text.get_text() for text in ax.get_legend().get_texts()]
 
 
 def test_figure_draws_every_model_with_its_error_bar():
@@ -78,9 +107,12 @@ def test_models_without_a_top1_are_drawn_in_a_marked_strip_not_at_an_invented_x(
     main = np.concatenate([line.get_xydata() for line in ax.lines if line.get_marker() == "o"])
     assert len(main) == len(scores) - 2 and np.isfinite(main).all()
     assert "harmonized" in [text.get_text() for text in ax.get_legend().get_texts()]
-    # the correlations leave them out
+    # the correlations leave them out: of the below/above rows, and of their family's row
     table = accuracy_correlations(scores, n_bootstrap=50)
-    assert table["n_models"].sum() == len(scores) - 4  # 2 untrained, 2 without top-1
+    over_all = table["family"] == "all trained"
+    assert table.loc[over_all, "n_models"].sum() == len(scores) - 4  # 2 untrained, 2 no top-1
+    assert table.loc[~over_all, "n_models"].sum() == len(scores) - 4
+    assert "harmonized" not in set(table["family"])  # its only models have no top-1
 
 
 def test_without_a_noise_ceiling_the_raw_r_is_drawn_and_labelled():
@@ -91,5 +123,5 @@ def test_without_a_noise_ceiling_the_raw_r_is_drawn_and_labelled():
     points = np.concatenate([line.get_xydata() for line in ax.lines if line.get_marker() == "o"])
     np.testing.assert_allclose(np.sort(points[:, 1]), np.sort(scores["raw"]))
     table = accuracy_correlations(scores, n_bootstrap=50)
-    assert table["predictivity"].tolist() == ["raw", "raw"]
+    assert (table["predictivity"] == "raw").all() and len(table) == 4
     assert np.isfinite(table["spearman_rho"]).all()

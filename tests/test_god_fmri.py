@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuralign.dataset import DatasetError, open_dataset, validate_dataset, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import DatasetError, open_dataset, validate_dataset
 from neuralign.datasets.god_fmri import (
     IMAGE_REQUEST,
     ROIS,

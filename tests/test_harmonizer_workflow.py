@@ -13,6 +13,7 @@ import xarray as xr
 from PIL import Image
 
 from neuralign.activations import layer_names
+from neuralign.artifacts import read_provenance
 from neuralign.datasets.clickme import N_SHARDS
 from neuralign.models import load_model, state_dict_sha256
 from neuralign.tfrecord import write_examples
@@ -97,8 +98,15 @@ def test_harmonized_checkpoint_flows_into_fits(run_snakemake, tmp_path):
     results = tmp_path / "results"
 
     history = pd.read_csv(results / "harmonizer" / "tiny" / "history.csv")
-    assert history.columns.tolist() == ["epoch", "loss", "cross_entropy", "alignment", "accuracy"]
+    columns = ["epoch", "loss", "cross_entropy", "alignment", "accuracy"]
+    assert history.columns.tolist()[:5] == columns
     assert history["epoch"].tolist() == [0] and history["alignment"].iloc[0] > 0
+    # the checkpoint says what produced it, as the history does: a SIMULATED training set
+    provenance = read_provenance(results / "harmonizer" / "tiny" / "model.pt")
+    assert provenance == read_provenance(results / "harmonizer" / "tiny" / "history.csv")
+    assert provenance["rule"] == "harmonize" and provenance["simulated"] == 1
+    assert provenance["dataset"] == "synthetic"
+    assert provenance["model"] == "timm-untrained:resnet10t"
     harmonized = load_model(f"checkpoint:{results / 'harmonizer' / 'tiny' / 'model.pt'}").module
     torch.manual_seed(0)
     base = load_model("timm-untrained:resnet10t").module

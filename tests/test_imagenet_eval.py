@@ -13,15 +13,17 @@ from skimage import data
 from sklearn.metrics import accuracy_score, top_k_accuracy_score
 
 from neuralign import gated
+from neuralign.config import ConfigError
 from neuralign.imagefolder import imagenet_wnids
 from neuralign.imagenet_eval import (
     accuracy_table,
     evaluate,
+    models_to_evaluate,
     models_without_top1,
     stratified_subset,
     wilson_interval,
 )
-from neuralign.models import ModelError, load_model
+from neuralign.models import ModelError, build_architecture, has_imagenet_head, load_model
 from neuralign.scores import scores_table
 
 LITE0 = "offline:tf_efficientnet_lite0"
@@ -132,8 +134,17 @@ def test_a_folder_not_sorted_by_wnid_is_refused(lite0, tmp_path):
 
 
 TABLE = pd.DataFrame(
-    {"imagenet_top1": [75.1, np.nan, np.nan], "family": ["ConvNet"] * 3},
-    index=["lite0", "harmonized", "unused"],
+    {
+        "source": [
+            LITE0,
+            "keras:harmonized.h5",
+            "keras:unused.h5",
+            "timm:vit_small_patch16_224.dino",
+        ],
+        "imagenet_top1": [75.1, np.nan, np.nan, 77.0],
+        "family": ["ConvNet", "harmonized", "harmonized", "self-supervised"],
+    },
+    index=["lite0", "harmonized", "unused", "dino"],
 )
 
 
@@ -146,6 +157,53 @@ def test_models_without_a_top1_and_the_stage_left_out_without_val_images(tmp_pat
         assert "ImageNet top-1 of harmonized" in left_out.stage
         assert f"'imagenet.val_dir': {where}" in left_out.missing
         assert "image-net.org" in left_out.how_to_get_it
+
+
+@pytest.mark.parametrize(
+    ("source", "head"),
+    [
+        (LITE0, True),
+        ("timm:resnet50.a1_in1k", True),
+        ("timm-untrained:resnet18", True),
+        ("timm:vit_small_patch16_224.dino", False),
+        ("timm:regnety_640.seer", False),
+        ("timm-untrained:vit_base_patch16_224.mae", False),
+    ],
+)
+def test_imagenet_head_is_read_from_timm_metadata_as_the_architecture_has_it(source, head):
+    """Backbone-only weights (self-supervised) have no 1000-way classifier; the answer agrees
+    with the architecture timm builds for those weights."""
+    assert has_imagenet_head(source) is head
+    assert (build_architecture(source).num_classes == 1000) is head
+
+
+def test_torchvision_robust_and_harmonized_models_have_an_imagenet_head():
+    for source in ["torchvision:alexnet", "robust:resnet18_l2_eps3", "harmonized:vit_b16"]:
+        assert has_imagenet_head(source), source
+        module = build_architecture(source)
+        assert list(module.modules())[-1].out_features == 1000, source
+
+
+def test_evaluate_all_skips_backbones_and_says_so():
+    models = ["lite0", "harmonized", "dino"]
+    assert models_to_evaluate({"evaluate": "missing"}, TABLE, models, ["harmonized"]) == (
+        ["harmonized"],
+        None,
+    )
+    evaluated, note = models_to_evaluate({"evaluate": "all"}, TABLE, models, ["harmonized"])
+    assert evaluated == ["lite0", "harmonized"]
+    assert "skips 1 model(s) without a 1000-way ImageNet classifier" in note
+    assert note.endswith(": dino")
+    assert models_to_evaluate({"evaluate": "all"}, TABLE, models[:2], []) == (models[:2], None)
+
+
+def test_a_backbone_without_a_top1_cannot_be_measured():
+    """With or without ImageNet validation images: such a model stops the run."""
+    table = TABLE.assign(imagenet_top1=[75.1, np.nan, np.nan, np.nan])
+    with pytest.raises(ConfigError) as error:
+        models_without_top1(table, ["lite0", "dino"], "m.tsv")
+    for text in ("['dino'] of m.tsv have no imagenet_top1 and no 1000-way", "linear probe"):
+        assert text in str(error.value)
 
 
 def measured(tmp_path, model, top1, n_images=5):

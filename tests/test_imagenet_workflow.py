@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from test_imagenet_eval import LITE0, write_val_folder
 
+from neuralign.artifacts import KEYS, read_provenance
 from neuralign.imagenet_eval import wilson_interval
 from neuralign.models import load_model, save_checkpoint
 
@@ -63,7 +64,10 @@ def test_measured_top1_flows_into_the_scores(run_snakemake, tmp_path):
     low, high = (100 * bound for bound in wilson_interval(3, 5))
     for model, source in [("lite0", LITE0), ("lite0_checkpoint", "checkpoint:lite0.pt")]:
         accuracy = pd.read_csv(results / "imagenet" / f"{model}.csv")
-        assert accuracy.columns.tolist() == COLUMNS
+        assert accuracy.columns.tolist()[: len(COLUMNS)] == COLUMNS
+        provenance = read_provenance(results / "imagenet" / f"{model}.csv")
+        assert provenance["rule"] == "imagenet_accuracy" and provenance["simulated"] == 0
+        assert (provenance["dataset"], provenance["model"]) == ("imagenet_val", model)
         row = accuracy.iloc[0]
         assert (row["model"], row["source"], row["val_dir"]) == (model, source, str(val_dir))
         assert (row["n_images"], row["n_classes"], row["top1"], row["top5"]) == (5, 4, 60, 80)
@@ -118,6 +122,8 @@ def test_without_val_images_the_stage_is_left_out_and_the_top1_stays_empty(run_s
     assert (results / "figures" / "demo" / "accuracy_vs_predictivity.png").stat().st_size > 5000
     left_out = pd.read_csv(results / "tables" / "left_out.csv")
     assert left_out["missing"].str.contains("ImageNet validation images").tolist() == [True]
+    provenance = read_provenance(results / "tables" / "left_out.csv")
+    assert set(KEYS) <= provenance.keys() and provenance["rule"] == "left_out"
 
 
 @pytest.mark.workflow
@@ -140,3 +146,26 @@ def test_without_val_dir_the_stage_plans_nothing(run_snakemake, tmp_path):
     config = {**CONFIG, "model_table": str(tmp_path / "models.tsv")}
     planned = run_snakemake(config, "-n", "--quiet", "rules").stdout
     assert "scores" in planned and "imagenet" not in planned, planned
+
+
+@pytest.mark.workflow
+def test_evaluate_all_skips_backbones_without_an_imagenet_head(run_snakemake, tmp_path):
+    """A self-supervised backbone keeps its published linear-probe top-1; the stage says it
+    skips it and measures the others."""
+    backbone = "dino_vit_s16\ttimm:vit_small_patch16_224.dino\t77.0\tself-supervised\tDINO\n"
+    (tmp_path / "models.tsv").write_text(PUBLISHED + backbone)
+    config = {
+        **CONFIG,
+        "model_table": str(tmp_path / "models.tsv"),
+        "imagenet": {"val_dir": str(write_val_folder(tmp_path / "val")), "evaluate": "all"},
+    }
+    proc = run_snakemake(config, "-n")
+    jobs = [
+        block
+        for block in proc.stdout.split("\nrule ")[1:]
+        if block.startswith("imagenet_accuracy:")
+    ]
+    assert len(jobs) == 1 and "model=lite0" in jobs[0], proc.stdout
+    assert "activations/demo/dino_vit_s16.nc" in proc.stdout
+    note = "'imagenet.evaluate: all' skips 1 model(s) without a 1000-way ImageNet classifier"
+    assert note in proc.stderr and "dino_vit_s16" in proc.stderr, proc.stderr

@@ -9,7 +9,8 @@ import scipy.io
 from PIL import Image
 from scipy.spatial.distance import squareform
 
-from neuralign.dataset import open_dataset, validate_dataset, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import open_dataset, validate_dataset
 from neuralign.datasets.kriegeskorte2008 import BRAIN_RDMS, SUPPLEMENTAL, convert_kriegeskorte
 from neuralign.download import MIRROR_ENV, DownloadError
 

@@ -12,7 +12,8 @@ import pytest
 import xarray as xr
 from PIL import Image
 
-from neuralign.dataset import DatasetError, open_dataset, validate_dataset, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import DatasetError, open_dataset, validate_dataset
 from neuralign.datasets import majajhong2015
 from neuralign.datasets.majajhong2015 import (
     ERRONEOUS_NEUROIDS,

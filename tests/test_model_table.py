@@ -8,10 +8,16 @@ import yaml
 from conftest import REPO
 from snakemake.utils import validate
 
-from neuralign import offline_weights
+from neuralign import harmonized_models, offline_weights
 from neuralign.config import check_layer_config
 from neuralign.layers import default_layers
-from neuralign.models import build_architecture, read_model_table
+from neuralign.models import (
+    build_architecture,
+    has_imagenet_head,
+    read_model_table,
+    weights_download,
+    weights_file,
+)
 
 TABLE_PATH = REPO / "config" / "models.tsv"
 PAPER_CONFIG = REPO / "config" / "config.yaml"
@@ -75,20 +81,59 @@ def test_families_cover_the_paper(table):
     assert len(table) >= 120
     assert counts.get("ConvNet", 0) >= 30 and counts.get("Transformer", 0) >= 20
     assert counts.get("extra data", 0) >= 20 and counts.get("robust", 0) >= 2
-    assert set(counts.index) == {"ConvNet", "Transformer", "robust", "extra data", "harmonized"}
+    assert set(counts.index) == {
+        "ConvNet",
+        "Transformer",
+        "robust",
+        "extra data",
+        "self-supervised",
+        "harmonized",
+    }
 
 
-def test_harmonized_rows_are_the_published_keras_models_with_a_measured_top1(table):
+def test_harmonized_rows_are_the_seven_published_models_with_a_measured_top1(table):
     """Their top-1 is published only as a plotted point, so the workflow measures it; their
-    files are downloaded from the url column (serre-lab/Harmonization docs/models.md)."""
+    files are downloaded from their published URLs (serre-lab/Harmonization docs/models.md):
+    the url column for whole Keras models, the registry (``harmonized_models.MODELS``) for the
+    weights-only ones, whose rows repeat it in the url column."""
     harmonized = table[table["family"] == "harmonized"]
-    assert harmonized["source"].str.startswith("keras:resources/harmonized/").all()
+    keras = harmonized["source"].str.startswith("keras:resources/harmonized/")
+    weights_only = harmonized["source"].str.removeprefix("harmonized:")
+    assert keras.sum() == 3
+    assert sorted(weights_only[~keras]) == sorted(harmonized_models.MODELS)
     assert harmonized["imagenet_top1"].isna().all()
     assert table.loc[table["family"] != "harmonized", "imagenet_top1"].notna().all()
-    for source, url in zip(harmonized["source"], harmonized["url"], strict=True):
-        file = source.rpartition("/")[2]
+    for model, source, url in zip(
+        harmonized.index, harmonized["source"], harmonized["url"], strict=True
+    ):
+        kind, _, name = source.partition(":")
+        file = harmonized_models.MODELS[name].url if kind == "harmonized" else name
+        file = file.rpartition("/")[2]
         assert url == f"https://storage.googleapis.com/serrelab/prj_harmonization/models/{file}"
+        [(path, remote)] = weights_download(source, url).items()
+        assert remote.url == url and remote.trust_on_first_use, model
+        assert path == weights_file(source), model
     assert (table.loc[table["family"] != "harmonized", "url"].fillna("") == "").all()
+
+
+# The self-supervised rows: method (first word of the notes) -> pretrained weights of timm
+# (backbones without a classifier) whose top-1 is a published linear probe.
+SELF_SUPERVISED_METHODS = {"DINO", "DINOv2", "MAE", "SEER"}
+
+
+def test_self_supervised_rows_are_label_free_backbones_with_a_linear_probe_top1(table):
+    rows = table[table["family"] == "self-supervised"]
+    methods = rows["notes"].str.split(" ").str[0]
+    assert len(rows) >= 12 and set(methods) == SELF_SUPERVISED_METHODS
+    assert methods.value_counts().max() <= len(rows) / 3  # not one method in many sizes
+    assert rows["notes"].str.contains("linear prob").all()
+    assert rows["notes"].str.contains("without labels").all()
+    assert rows["notes"].str.contains(r"at commit [0-9a-f]{40}").all()
+    for model, source in rows["source"].items():
+        assert source.startswith("timm:"), model
+        assert not has_imagenet_head(source), f"{model}: expected a backbone without a head"
+    # CLIP (language supervision) stays in extra data, as do models fine-tuned with labels
+    assert not rows["source"].str.contains("clip|_ft_").any()
 
 
 def test_adversarially_trained_inceptions_are_robust(table):

@@ -10,7 +10,7 @@ import pandas as pd
 import yaml
 from conftest import REPO
 
-from neuralign import robust_models
+from neuralign import harmonized_models, robust_models
 from neuralign.datasets import majajhong2015, resource_path
 from neuralign.datasets.arcaro2020 import ARCHIVE
 from neuralign.datasets.god_fmri import SUBJECT_FILES
@@ -72,7 +72,8 @@ def dry_run(workdir, *targets: str) -> subprocess.CompletedProcess:
 
 def public_files(config: dict) -> set[str]:
     """Every public file the paper config needs: MajajHong2015, the Arcaro archive, and the
-    weights of every model of the table (hub, robust, the harmonized Keras files)."""
+    weights of every model of the table (hub, robust, the harmonized Keras and weights-only
+    files)."""
     table = read_model_table(MODEL_TABLE)
     weights = set()
     for model in table.index:
@@ -109,6 +110,9 @@ def test_fresh_clone_dry_run_downloads_public_files_and_leaves_out_gated_stages(
         )
     ]
     assert set(harmonized) <= downloads
+    # the weights-only harmonized models, at the resource path of their registered URL
+    weights_only = {harmonized_models.weights_path(name) for name in harmonized_models.MODELS}
+    assert len(weights_only) == 4 and weights_only <= downloads
     assert len(downloads) >= 160
 
     # one line per gated stage left out: the GOD stimulus images, the ImageNet val images
@@ -127,13 +131,22 @@ def test_fresh_clone_dry_run_downloads_public_files_and_leaves_out_gated_stages(
         assert ("gpu=1" in resources) == (rule in GPU_RULES), (rule, resources)
     n_models = len(pd.read_csv(MODEL_TABLE, sep="\t", comment="#"))
     assert n_models >= 120
-    assert sum(rule == "activations" for rule, _ in jobs) == n_models * len(config["datasets"])
+    n_activations = sum(rule == "activations" for rule, _ in jobs)
+    assert n_activations == n_models * len(config["datasets"])
+    table = pd.read_csv(MODEL_TABLE, sep="\t", comment="#")
+    for model in table.loc[table["family"].isin(["self-supervised", "harmonized"]), "id"]:
+        for dataset in config["datasets"]:
+            assert f"output: results/activations/{dataset}/{model}.nc" in proc.stdout, model
     n_map_fits = sum(rule == "map_fit" for rule, _ in jobs)
     assert n_map_fits == n_models * len(config["maps"]["datasets"])
     # extraction waits for the downloaded weights (a local rule, before the GPU jobs)
     blocks = re.findall(r"^rule activations:\n(.*?)(?=^\S|\Z)", proc.stdout, re.M | re.S)
-    vgg = [block for block in blocks if "model=vgg16_harmonized" in block]
-    assert len(vgg) == 1 and f"input: {harmonized[0]}" in vgg[0].replace(", ", "\n    input: ")
+    for model, weights in [
+        ("vgg16_harmonized", harmonized[0]),
+        ("vit_b16_harmonized", harmonized_models.weights_path("vit_b16")),
+    ]:
+        [block] = [block for block in blocks if f"model={model}" in block]
+        assert f"input: {weights}" in block.replace(", ", "\n    input: "), model
 
 
 def test_downloads_target_prefetches_everything_the_run_reads(tmp_path):
@@ -161,10 +174,11 @@ def test_with_the_gated_inputs_present_their_stages_come_back(tmp_path):
     assert {"god_fmri_dataset", "fmri_fit", "figure_fmri", "imagenet_accuracy"} <= {
         rule for rule, _ in planned_jobs(proc.stdout)
     }
-    harmonized = ["vgg16_harmonized", "resnet50v2_harmonized", "efficientnetb0_harmonized"]
+    table = pd.read_csv(MODEL_TABLE, sep="\t", comment="#")
+    harmonized = table.loc[table["family"] == "harmonized", "id"].tolist()
     measured = {f"results/imagenet/{model}.csv" for model in harmonized}
     outputs = set(re.findall(r"^    output: (results/imagenet/\S+\.csv)$", proc.stdout, re.M))
-    assert outputs == measured
+    assert len(harmonized) == 7 and outputs == measured
     for rule, target in [("scores", "results/scores/"), ("map_scores", "results/maps/")]:
         inputs = re.findall(
             rf"^rule {rule}:\n    input: (.*)\n    output: {target}", proc.stdout, re.M

@@ -10,8 +10,9 @@ from conftest import REPO
 from PIL import Image
 from skimage import data
 
+from neuralign.artifacts import KEYS, read_provenance, write_netcdf
 from neuralign.ceilings import NOT_AVAILABLE, dataset_ceiling, has_repetitions
-from neuralign.dataset import DatasetError, open_dataset, validate_dataset, write_netcdf
+from neuralign.dataset import DatasetError, open_dataset, validate_dataset
 from neuralign.datasets.user import convert_user_dataset
 from neuralign.metrics import split_half_ceiling
 
@@ -267,4 +268,9 @@ def test_the_worked_example_of_images_and_averaged_npy_is_scored(run_snakemake, 
         figure = results / "figures" / "example_v4" / f"accuracy_vs_predictivity.{suffix}"
         assert figure.stat().st_size > 5000
     table = pd.read_csv(results / "tables" / "example_v4" / "accuracy_correlations.csv")
-    assert table["predictivity"].tolist() == ["raw", "raw"]
+    assert table["family"].tolist() == ["all trained", "all trained", "ConvNet"]
+    assert (table["predictivity"] == "raw").all()
+    # the converted dataset says what produced it, like every artifact
+    provenance = read_provenance(results / "datasets" / "example_v4.nc")
+    assert set(KEYS) <= provenance.keys()
+    assert (provenance["rule"], provenance["dataset"]) == ("user_dataset", "example_v4")

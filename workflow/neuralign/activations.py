@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import netCDF4
 import numpy as np
@@ -35,7 +34,8 @@ import xarray as xr
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-import neuralign
+from neuralign.artifacts import open_netcdf
+from neuralign.atomic import AtomicFile
 from neuralign.decoding import sample_units
 from neuralign.layers import check_layers
 from neuralign.models import LoadedModel
@@ -155,17 +155,16 @@ def sparse_random_projection(n_features: int, n_components: int, seed: int) -> t
 
 
 class ActivationWriter:
-    """Writes per-layer features into a netCDF file batch by batch; atomic on close."""
+    """Writes per-layer features into a netCDF file batch by batch, through a unique temporary
+    file (``neuralign.atomic``) renamed into place on close."""
 
     def __init__(self, path: str | os.PathLike, stimulus_ids: Sequence[str], attrs: dict):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.path.with_name(f".{self.path.name}.tmp")
-        self.nc = netCDF4.Dataset(self.tmp, "w")
+        self.file = AtomicFile(path)
+        self.nc = netCDF4.Dataset(self.file.temp, "w")
         self.nc.createDimension("stimulus", len(stimulus_ids))
         ids = self.nc.createVariable("stimulus_id", str, ("stimulus",))
         ids[:] = np.asarray(stimulus_ids, dtype=object)
-        for key, value in {**attrs, "neuralign_version": neuralign.__version__}.items():
+        for key, value in attrs.items():
             if isinstance(value, (list, tuple)):
                 self.nc.setncattr_string(key, [str(v) for v in value])
             else:
@@ -181,7 +180,7 @@ class ActivationWriter:
 
     def close(self) -> None:
         self.nc.close()
-        os.replace(self.tmp, self.path)
+        self.file.commit()
 
     def write_index(self, dim: str, values: np.ndarray, attrs: dict) -> None:
         """Write the coordinate variable of feature dimension ``dim`` (e.g. sampled units)."""
@@ -192,7 +191,7 @@ class ActivationWriter:
 
     def abort(self) -> None:
         self.nc.close()
-        self.tmp.unlink(missing_ok=True)
+        self.file.discard()
 
 
 RUN_OPTIONS = ("batch_size", "num_workers", "device", "channels_last", "autocast")
@@ -327,8 +326,12 @@ def layer_names(ds: xr.Dataset) -> list[str]:
     return np.atleast_1d(ds.attrs["layers"]).tolist()
 
 
+def layer_arrays(ds: xr.Dataset) -> dict[str, np.ndarray]:
+    """Layer → (stimulus, feature) arrays of an activations artifact, flattened, in order."""
+    n = ds.sizes["stimulus"]
+    return {layer: ds[layer].values.reshape(n, -1) for layer in layer_names(ds)}
+
+
 def read_activations(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Layer → (stimulus, feature) arrays from an activations artifact, flattened, in order."""
-    with xr.open_dataset(path) as ds:
-        n = ds.sizes["stimulus"]
-        return {layer: ds[layer].values.reshape(n, -1) for layer in layer_names(ds)}
+    """``layer_arrays`` of the activations artifact at ``path``."""
+    return layer_arrays(open_netcdf(path))

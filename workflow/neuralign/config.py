@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from neuralign import harmonized_models
 from neuralign.datasets import cowley2023, majajhong2015
 from neuralign.layers import LayerError, resolve_layers
 from neuralign.models import ModelError, build_architecture, check_source
@@ -77,6 +78,27 @@ def check_user_datasets(user_datasets: Mapping[str, Mapping]) -> None:
                 )
 
 
+def config_file(config: Mapping, key: str, workflow_dir: str | Path) -> str:
+    """The existing file named by config ``key``. Relative paths are read from the working
+    directory (Snakemake's ``--directory``), like every path of the workflow; when the file
+    exists only relative to the workflow's folder (a run with ``-s <path>/Snakefile`` from
+    elsewhere), the message says so."""
+    path = Path(config[key])
+    if path.is_file():
+        return str(path)
+    hint = ""
+    beside = Path(workflow_dir) / path
+    if not path.is_absolute() and beside.is_file():
+        hint = (
+            f"; the workflow's folder has {beside}: run snakemake from {workflow_dir} or set "
+            f"'{key}' to that absolute path"
+        )
+    raise ConfigError(
+        f"config '{key}': {path} does not exist (relative paths are read from the working "
+        f"directory, {Path.cwd()}){hint}"
+    )
+
+
 def check_datasets(datasets: Iterable[str], user_datasets: Iterable[str] = ()) -> None:
     """Every dataset in config 'datasets' must be one the workflow can build and score."""
     available = scorable_datasets(user_datasets)
@@ -135,16 +157,23 @@ def check_reduction(activations: Mapping) -> None:
 
 def check_model_files(table: pd.DataFrame, models: list[str], table_path: str = "") -> None:
     """A Keras model file (``keras:<path>``) must exist before any job runs, unless the model
-    table's ``url`` column says where rule download fetches it from."""
+    table's ``url`` column says where rule download fetches it from; a ``harmonized:<name>``
+    row's ``url``, if given, must be the one ``harmonized_models.MODELS`` downloads."""
     for model in models:
-        kind, _, path = table.loc[model, "source"].partition(":")
+        kind, _, name = table.loc[model, "source"].partition(":")
         url = table.loc[model].get("url", "")
-        if kind == "keras" and not url and not Path(path).is_file():
+        if kind == "keras" and not url and not Path(name).is_file():
             raise ConfigError(
-                f"model {model!r}: Keras model file {path} does not exist; put it there, or "
+                f"model {model!r}: Keras model file {name} does not exist; put it there, or "
                 f"give its published address in the 'url' column of the model table "
                 f"{table_path} so that the workflow downloads it (notes: "
                 f"{table.loc[model, 'notes']})"
+            )
+        if kind == "harmonized" and url and url != (known := harmonized_models.MODELS[name].url):
+            raise ConfigError(
+                f"model {model!r}: the 'url' column of the model table {table_path} gives {url}, "
+                f"but harmonized:{name} is published at {known} (neuralign.harmonized_models); "
+                "correct the column or leave it empty"
             )
 
 

@@ -1,4 +1,4 @@
-"""The canonical neural dataset format: validation on read, atomic writes.
+"""The canonical neural dataset format: validation on read, stimulus images checked.
 
 A dataset is an ``xarray.Dataset`` with
 
@@ -20,6 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from PIL import Image
+
+from neuralign.artifacts import open_netcdf
 
 REQUIRED_ATTRS = ("dataset", "citation", "license")
 STIMULUS_COORDS = ("stimulus_id", "image_path")
@@ -120,25 +123,26 @@ def image_path_values(paths: list[Path], relative_to: str | os.PathLike | None =
 
 
 def open_dataset(path: str | os.PathLike) -> xr.Dataset:
-    """Open and validate a dataset artifact, loading it into memory."""
-    path = Path(path)
-    if not path.exists():
-        raise DatasetError(f"{path}: file does not exist")
-    try:
-        with xr.open_dataset(path) as ds:
-            ds = ds.load()
-    except (OSError, ValueError) as err:
-        raise DatasetError(f"{path}: cannot be read as netCDF ({err})") from err
-    return validate_dataset(ds, str(path))
+    """Open (``neuralign.artifacts.open_netcdf``) and validate a dataset artifact."""
+    return validate_dataset(open_netcdf(path), str(path))
 
 
-def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> None:
-    """Write ``ds`` to ``path`` atomically (a temporary file, then a rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        ds.to_netcdf(tmp, engine="netcdf4")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def stimulus_images(ds: xr.Dataset, dataset_path: str | os.PathLike) -> list[str]:
+    """The stimulus image files of the dataset read from ``dataset_path`` (``image_path`` is
+    relative to its folder), each decoded once so that a missing or replaced image stops the
+    job before any model loads, naming the dataset file that lists it and how to rebuild it."""
+    root = Path(dataset_path).parent
+    paths = []
+    for stimulus, relative in zip(ds["stimulus_id"].values, ds["image_path"].values, strict=True):
+        path = root / str(relative)
+        try:
+            with Image.open(path) as image:
+                image.load()
+        except (OSError, ValueError) as err:
+            raise DatasetError(
+                f"{path}: cannot be read as an image ({type(err).__name__}: {err}); "
+                f"{dataset_path} lists it as stimulus {str(stimulus)!r}. Rebuild the dataset "
+                f"and its images: rerun with `--forcerun {dataset_path}`"
+            ) from err
+        paths.append(str(path))
+    return paths

@@ -51,6 +51,8 @@ from PIL import Image
 from scipy import ndimage
 
 import neuralign
+from neuralign.artifacts import stamped
+from neuralign.atomic import atomic_path
 from neuralign.datasets import god_fmri
 from neuralign.demo import N_CHANNELS, PHOTOS, front_end, random_crops
 
@@ -179,9 +181,11 @@ def simulate_god(
     n_voxels: Mapping[str, int] | None = None,
     noise: float = 1.0,
     seed: int = 0,
+    provenance: Mapping | None = None,
 ) -> list[Path]:
-    """Write SIMULATED GOD files: ``<h5_dir>/<subject>.h5`` per subject ('Subject1'...) and
-    the images under ``stimulus_dir``; the HDF5 paths. Same arguments, same bytes."""
+    """Write SIMULATED GOD files: ``<h5_dir>/<subject>.h5`` per subject ('Subject1'...),
+    atomically, with ``provenance`` in their root attributes, and the images under
+    ``stimulus_dir``; the HDF5 paths. Same arguments, same bytes."""
     unknown = [subject for subject in subjects if subject not in god_fmri.SUBJECT_FILES]
     if unknown:
         raise ValueError(f"unknown GOD subjects {unknown}; known: {list(god_fmri.SUBJECT_FILES)}")
@@ -209,15 +213,17 @@ def simulate_god(
         samples = np.column_stack([datatype, run, labels[stimulus]])
         values = signal[stimulus] + noise * rng.normal(size=(len(samples), signal.shape[1]))
         dataset, metadata = god_fmri.bdata_layout(values, samples, members, coordinates)
-        paths.append(
+        attrs = _file_attrs(subject, n_voxels, noise, seed, n_train, n_test, n_repetitions)
+        path = Path(h5_dir) / f"{subject}.h5"
+        with atomic_path(path) as temp:
             god_fmri.write_bdata(
-                Path(h5_dir) / f"{subject}.h5",
+                temp,
                 dataset,
                 metadata,
                 descriptions={key: f"SIMULATED ({GENERATOR}): 1 = {key}" for key in metadata},
-                attrs=_file_attrs(subject, n_voxels, noise, seed, n_train, n_test, n_repetitions),
+                attrs=stamped(attrs, provenance),
             )
-        )
+        paths.append(path)
     return paths
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from neuralign import preprocessing
 from neuralign.activations import extract_to_file, run_options
+from neuralign.artifacts import stamped
 from neuralign.cache import cached, content_key
 from neuralign.layers import resolve_layers
 from neuralign.models import load_model
@@ -27,10 +28,13 @@ def extract_cached(
     reduction: dict,
     log: logging.Logger,
     pca_images: Sequence[str] = (),
+    provenance: dict | None = None,
 ) -> bool:
     """Extract ``layer_spec`` of ``source`` on ``paths`` into ``out_path`` unless the cache
     (``options['cache_dir']``) holds the same weights, preprocessing, layers, reduction and
-    image contents; returns True on a cache hit. ``options`` is the config's ``activations``."""
+    image contents; returns True on a cache hit (which keeps the provenance of the run that
+    computed it). ``options`` is the config's ``activations``; ``provenance`` is stamped on a
+    computed file (``neuralign.provenance``)."""
     model = load_model(source)
     layers = resolve_layers(model.module, layer_spec, model_id)
     attrs = {
@@ -63,7 +67,7 @@ def extract_cached(
             stimulus_ids,
             layers,
             path,
-            {**attrs, "cache_key": key},
+            stamped({**attrs, "cache_key": key}, provenance),
             transform=preprocessing.make_transform(model.data_config, options),
             reduction=reduction,
             pca_images=pca_images,

@@ -16,6 +16,7 @@ FAMILY_COLOURS = {
     "Transformer": "#E69F00",
     "robust": "#009E73",
     "extra data": "#CC79A7",
+    "self-supervised": "#56B4E9",
     "harmonized": "#D55E00",
     "untrained": "#999999",
 }
@@ -134,38 +135,47 @@ def accuracy_correlations(
     scores: pd.DataFrame, n_bootstrap: int = 1000, seed: int = 0, threshold: float = THRESHOLD
 ) -> pd.DataFrame:
     """Spearman correlation of ImageNet top-1 with ceiled predictivity (raw r when the dataset
-    has no noise ceiling: ``predictivity`` says which) below and above ``threshold`` (trained
-    models with a top-1 only), with 95% bootstrap CIs over models. Fewer than three models in a
-    range give NaN."""
+    has no noise ceiling: ``predictivity`` says which), with 95% bootstrap CIs over models: over
+    all trained models below and above ``threshold`` (family "all trained"), then within each
+    trained family over its whole top-1 range (range "all"; families in ``FAMILY_COLOURS``
+    order). Only models with a top-1 count; fewer than three models give NaN."""
     column = predictivity_column(scores)
-    trained = scores[scores["family"] != "untrained"]
+    trained = scores[(scores["family"] != "untrained") & scores["imagenet_top1"].notna()]
     rng = np.random.default_rng(seed)
-    rows = []
-    for label, part in [
-        (f"< {threshold:g}%", trained[trained["imagenet_top1"] < threshold]),
-        (f">= {threshold:g}%", trained[trained["imagenet_top1"] >= threshold]),
-    ]:
-        x, y = part["imagenet_top1"].to_numpy(), part[column].to_numpy()
-        rho = low = high = np.nan
-        if len(part) >= 3:
-            rho = stats.spearmanr(x, y)[0]
-            boot = []
-            for _ in range(n_bootstrap):
-                pick = rng.integers(0, len(part), len(part))
-                if len(np.unique(x[pick])) > 1 and len(np.unique(y[pick])) > 1:
-                    boot.append(stats.spearmanr(x[pick], y[pick])[0])
-            low, high = np.percentile(boot, [2.5, 97.5])
-        rows.append(
+    parts = [
+        ("all trained", f"< {threshold:g}%", trained[trained["imagenet_top1"] < threshold]),
+        ("all trained", f">= {threshold:g}%", trained[trained["imagenet_top1"] >= threshold]),
+    ]
+    order = {family: index for index, family in enumerate(FAMILY_COLOURS)}
+    families = sorted(trained["family"].unique(), key=lambda f: (order.get(f, len(order)), f))
+    parts += [(family, "all", trained[trained["family"] == family]) for family in families]
+    return pd.DataFrame(
+        [
             {
+                "family": family,
                 "range": label,
                 "predictivity": column,
-                "n_models": len(part),
-                "spearman_rho": rho,
-                "ci_low": low,
-                "ci_high": high,
+                **_spearman_with_ci(part, column, rng, n_bootstrap),
             }
-        )
-    return pd.DataFrame(rows)
+            for family, label, part in parts
+        ]
+    )
+
+
+def _spearman_with_ci(
+    part: pd.DataFrame, column: str, rng: np.random.Generator, n_bootstrap: int
+) -> dict:
+    x, y = part["imagenet_top1"].to_numpy(), part[column].to_numpy()
+    rho = low = high = np.nan
+    if len(part) >= 3:
+        rho = stats.spearmanr(x, y)[0]
+        boot = []
+        for _ in range(n_bootstrap):
+            pick = rng.integers(0, len(part), len(part))
+            if len(np.unique(x[pick])) > 1 and len(np.unique(y[pick])) > 1:
+                boot.append(stats.spearmanr(x[pick], y[pick])[0])
+        low, high = np.percentile(boot, [2.5, 97.5])
+    return {"n_models": len(part), "spearman_rho": rho, "ci_low": low, "ci_high": high}
 
 
 def map_predictivity_vs_accuracy(table: pd.DataFrame, mapping: str, title: str) -> plt.Figure:

@@ -37,6 +37,7 @@ import xarray as xr
 from scipy import stats
 
 import neuralign
+from neuralign.artifacts import open_netcdf
 from neuralign.dataset import DatasetError
 from neuralign.datasets import god_fmri
 from neuralign.datasets.god_fmri import ROIS
@@ -345,19 +346,15 @@ def compare(a: np.ndarray, b: np.ndarray, a_boot: np.ndarray, b_boot: np.ndarray
 def read_units(path: str | Path) -> tuple[np.ndarray, dict[str, np.ndarray], dict]:
     """Stimulus ids, layer → (stimulus, unit) arrays and attrs of a sampled-units artifact
     (as ``neuralign.activations.read_activations``, without loading the model libraries)."""
-    with xr.open_dataset(path) as ds:
-        layers = np.atleast_1d(ds.attrs["layers"]).tolist()
-        units = {layer: ds[layer].values.reshape(ds.sizes["stimulus"], -1) for layer in layers}
-        return ds["stimulus_id"].values, units, dict(ds.attrs)
+    ds = open_netcdf(path)
+    layers = np.atleast_1d(ds.attrs["layers"]).tolist()
+    units = {layer: ds[layer].values.reshape(ds.sizes["stimulus"], -1) for layer in layers}
+    return ds["stimulus_id"].values, units, dict(ds.attrs)
 
 
 def load_fits(paths: Sequence[str | Path]) -> list[xr.Dataset]:
     """Open fit files (loaded into memory)."""
-    fits = []
-    for path in paths:
-        with xr.open_dataset(path) as fit:
-            fits.append(fit.load())
-    return fits
+    return [open_netcdf(path) for path in paths]
 
 
 def summarize(

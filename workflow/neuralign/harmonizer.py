@@ -27,7 +27,6 @@ human ceiling 0.6575315343478081.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +40,8 @@ from scipy.stats import spearmanr
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, TensorDataset
 
 from neuralign import synthetic_shortcut as ss
+from neuralign.artifacts import save_torch
+from neuralign.atomic import atomic_path
 from neuralign.datasets import clickme
 from neuralign.imagefolder import ImageFolderDataset, imagenet_wnids
 from neuralign.models import ModelError, load_model, parse_source, save_checkpoint
@@ -198,6 +199,7 @@ def train(
     resume: bool = False,
     log: Callable[[dict], None] = print,
     autocast: bool = False,
+    provenance: dict | None = None,
 ) -> list[dict]:
     """Train with the harmonizer loss (Adam, coupled L2 decay); returns per-epoch records.
 
@@ -205,7 +207,7 @@ def train(
     with ``seed + epoch`` before each epoch (shuffling, dropout), so a run resumed from the
     checkpoint in ``checkpoint_dir`` (written every epoch, with the optimizer state) repeats an
     uninterrupted one. With ``arch`` (a timm name) the final model is written as
-    ``checkpoint_dir/model.pt`` by ``neuralign.models.save_checkpoint``.
+    ``checkpoint_dir/model.pt`` by ``neuralign.models.save_checkpoint``, with ``provenance``.
     """
     device = next(model.parameters()).device
     optimizer = torch.optim.Adam(parameter_groups(model, weight_decay), lr=lr)
@@ -222,9 +224,9 @@ def train(
         history.append(record)
         log(record)
         if path:
-            _save_state(path, model, optimizer, history)
+            _save_state(path, model, optimizer, history, provenance)
     if arch and checkpoint_dir:
-        save_checkpoint(model, arch, Path(checkpoint_dir) / MODEL_NAME)
+        save_checkpoint(model, arch, Path(checkpoint_dir) / MODEL_NAME, provenance)
     return history
 
 
@@ -247,12 +249,15 @@ def _train_epoch(model, loader, optimizer, lam, device, autocast) -> dict:
     return {key: value / count for key, value in sums.items()}
 
 
-def _save_state(path: Path, model, optimizer, history: list[dict]) -> None:
+def _save_state(path: Path, model, optimizer, history: list[dict], provenance) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "history": history}
-    partial = path.with_suffix(".tmp")
-    torch.save(state, partial)
-    os.replace(partial, path)
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "history": history,
+        "provenance": dict(provenance or {}),
+    }
+    save_torch(state, path)
 
 
 @contextmanager
@@ -420,8 +425,10 @@ def harmonize(
     imagenet_folder: str | None = None,
     device: str = "cpu",
     log: Callable[[dict], None] = print,
+    provenance: dict | None = None,
 ) -> list[dict]:
-    """Fine-tune ``options['base']`` with the harmonizer loss; ``out_dir/model.pt`` at the end.
+    """Fine-tune ``options['base']`` with the harmonizer loss; ``out_dir/model.pt`` at the end
+    (with ``provenance``).
 
     Resumes from ``out_dir/last.pt`` when it exists (``train`` seeds every epoch, so a resumed
     run repeats an uninterrupted one). ``options``: a run of config ``harmonizer.runs``.
@@ -453,7 +460,18 @@ def harmonize(
         resume=True,
         log=log,
         autocast=options.get("autocast", False),
+        provenance=provenance,
     )
+
+
+def run_ids(options: dict) -> dict:
+    """Provenance ids of a harmonizer run: its training data (``simulated`` for the synthetic
+    shortcut task) and the model it fine-tunes."""
+    return {
+        "dataset": options["data"],
+        "model": options["base"],
+        "simulated": options["data"] == "synthetic",
+    }
 
 
 def discard_stale_state(out_dir: str | Path, options: dict) -> bool:
@@ -470,7 +488,8 @@ def discard_stale_state(out_dir: str | Path, options: dict) -> bool:
     stale = state.is_file() and previous != current
     if stale:
         state.unlink()
-    record.write_text(json.dumps(current, indent=1, sort_keys=True))
+    with atomic_path(record) as temp:
+        temp.write_text(json.dumps(current, indent=1, sort_keys=True))
     return stale
 
 
@@ -484,6 +503,9 @@ def dataset_alignment(model: torch.nn.Module, dataset: Dataset, batch_size: int 
 
 
 # --- the offline demo -------------------------------------------------------------------------
+
+# provenance ids of the demo: SIMULATED images and "human" maps of the shortcut task
+DEMO_IDS = {"dataset": "synthetic_shortcut", "model": "TinyCNN", "simulated": True}
 
 
 def shortcut_demo(

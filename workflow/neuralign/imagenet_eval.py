@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from statistics import NormalDist
 
 import numpy as np
@@ -18,11 +18,11 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from neuralign.config import ConfigError
 from neuralign.imagefolder import ImageFolderDataset, imagenet_wnids
-from neuralign.models import ModelError
+from neuralign.models import IMAGENET_CLASSES, ModelError, has_imagenet_head
 from neuralign.scores import read_measured_top1
 
-N_CLASSES = 1000
 TOP_K = 5
 MEASURED_COLUMNS = ["top1", "top1_ci_low", "top1_ci_high", "top5", "n_images"]
 
@@ -78,11 +78,11 @@ def predict_top5(
     with torch.inference_mode():
         for images, label, *_ in tqdm(loader, unit="batch", mininterval=30):
             logits = module(images.to(device, non_blocking=True))
-            if logits.ndim != 2 or logits.shape[1] != N_CLASSES:
+            if logits.ndim != 2 or logits.shape[1] != IMAGENET_CLASSES:
                 raise ModelError(
                     f"model {model_id!r} outputs shape {tuple(logits.shape)}, not "
-                    f"(batch, {N_CLASSES}) ImageNet-1k logits; its ImageNet accuracy cannot be "
-                    "measured"
+                    f"(batch, {IMAGENET_CLASSES}) ImageNet-1k logits; its ImageNet accuracy "
+                    "cannot be measured"
                 )
             top5.append(logits.topk(TOP_K, dim=1).indices.cpu())
             labels.append(label)
@@ -130,10 +130,48 @@ def evaluate(
     return accuracy_summary(top5, labels)
 
 
-def models_without_top1(table: pd.DataFrame, models: Sequence[str]) -> list[str]:
+def models_without_top1(
+    table: pd.DataFrame, models: Sequence[str], table_path: str = ""
+) -> list[str]:
     """The selected models without a top-1 in the model table (their top-1 is measured when
-    ImageNet validation images are available; ``neuralign.gated.imagenet_val``)."""
-    return [model for model in models if pd.isna(table.loc[model, "imagenet_top1"])]
+    ImageNet validation images are available; ``neuralign.gated.imagenet_val``).
+
+    Raises ConfigError for such a model without a 1000-way ImageNet classifier (backbone-only
+    weights): its top-1 can never be measured.
+    """
+    missing = [model for model in models if pd.isna(table.loc[model, "imagenet_top1"])]
+    headless = [model for model in missing if not has_imagenet_head(table.loc[model, "source"])]
+    if headless:
+        raise ConfigError(
+            f"model(s) {headless} of {table_path} have no imagenet_top1 and no 1000-way "
+            "ImageNet classifier (backbone-only weights), so it cannot be measured: fill in "
+            "their published top-1 (e.g. the paper's linear probe) in that column"
+        )
+    return missing
+
+
+def models_to_evaluate(
+    imagenet: Mapping, table: pd.DataFrame, models: Sequence[str], measured: Sequence[str]
+) -> tuple[list[str], str | None]:
+    """The models whose ImageNet accuracy the stage measures, and a note naming the models it
+    skips (None when it skips none).
+
+    ``evaluate: missing`` measures the ``measured`` models (those without a top-1 in the
+    table); ``evaluate: all`` every selected model that ends in a 1000-way ImageNet
+    classifier: backbone-only checkpoints (the self-supervised rows) are skipped, their top-1
+    being the published linear-probe number of the table.
+    """
+    if imagenet["evaluate"] == "missing":
+        return list(measured), None
+    evaluated = [model for model in models if has_imagenet_head(table.loc[model, "source"])]
+    skipped = [model for model in models if model not in evaluated]
+    if not skipped:
+        return evaluated, None
+    return evaluated, (
+        f"config 'imagenet.evaluate: all' skips {len(skipped)} model(s) without a 1000-way "
+        f"ImageNet classifier (backbone-only weights; the model table's top-1 is kept): "
+        f"{', '.join(skipped)}"
+    )
 
 
 def accuracy_table(paths: Sequence[str], models: Sequence[dict]) -> pd.DataFrame:

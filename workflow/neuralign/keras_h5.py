@@ -60,7 +60,7 @@ def load_keras_h5(path: str | Path) -> KerasGraph:
                 )
             config = json.loads(_text(handle.attrs["model_config"]))
             root = handle["model_weights"] if "model_weights" in handle else handle
-            names = _attribute_list(root, "layer_names")
+            names = attribute_list(root, "layer_names")
             groups = {name: _group_weights(root[name]) for name in names}
     except OSError as err:
         raise KerasH5Error(f"{path} is not a readable HDF5 file ({err})") from err
@@ -76,7 +76,7 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _attribute_list(obj: h5py.HLObject, key: str) -> list[str]:
+def attribute_list(obj: h5py.HLObject, key: str) -> list[str]:
     """A list attribute, which Keras splits into ``<key>0``, ``<key>1``, … when it is long."""
     if key in obj.attrs:
         return [_text(value) for value in obj.attrs[key]]
@@ -94,7 +94,7 @@ def _group_weights(group: h5py.Group) -> dict[str, Weights]:
     layer's name last but one for a nested model (``vgg16/block1_conv1/kernel:0``).
     """
     owners: dict[str, Weights] = {}
-    for name in _attribute_list(group, "weight_names"):
+    for name in attribute_list(group, "weight_names"):
         parts = name.split("/")
         owner = parts[-2] if len(parts) > 1 else group.name.rsplit("/", 1)[-1]
         owners.setdefault(owner, {})[parts[-1].split(":")[0]] = np.asarray(group[name])

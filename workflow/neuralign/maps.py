@@ -37,6 +37,7 @@ import torch
 import xarray as xr
 
 import neuralign
+from neuralign.artifacts import open_netcdf
 from neuralign.fitting import MappingSpec, _mean_squared_singular_value
 from neuralign.metrics import (
     bootstrap_indices,
@@ -370,38 +371,36 @@ def maps_table(
     measured = read_measured_top1(imagenet_paths)
     rows = []
     for path, model in zip(fit_paths, models, strict=True):
-        with xr.open_dataset(path) as fit:
-            for mapping in fit["mapping"].values:
-                chosen = fit["chosen_layer"].sel(mapping=mapping).values.tolist()
-                layer = max(set(chosen), key=chosen.count)
-                for array in fit["array"].values:
-                    pick = {"mapping": mapping, "array": array}
-                    row = {
-                        "dataset": dataset,
-                        "model": model["id"],
-                        "family": model["family"],
-                        **top1_columns(model, measured, top1_unavailable),
-                        "mapping": mapping,
-                        "array": array,
-                        "layer": layer,
-                        "layer_share": chosen.count(layer) / len(chosen),
-                        **{
-                            name: float(fit[name].sel(pick))
-                            for name in ("raw", "raw_ci_low", "raw_ci_high")
-                        },
-                        "neighbour_ceiling": float(fit["neighbour_ceiling"].sel(array=array)),
-                    }
-                    if "split_half_ceiling" in fit:
-                        row["split_half_ceiling"] = float(
-                            fit["split_half_ceiling"].sel(array=array)
-                        )
-                    if "attribution_summary" in fit:
-                        for method in fit["method"].values:
-                            for res in fit["resolution"].values:
-                                row[f"{method}_spearman_{res}"] = float(
-                                    fit["attribution_summary"].sel(
-                                        {"method": method, "resolution": res, "array": array}
-                                    )
+        fit = open_netcdf(path)
+        for mapping in fit["mapping"].values:
+            chosen = fit["chosen_layer"].sel(mapping=mapping).values.tolist()
+            layer = max(set(chosen), key=chosen.count)
+            for array in fit["array"].values:
+                pick = {"mapping": mapping, "array": array}
+                row = {
+                    "dataset": dataset,
+                    "model": model["id"],
+                    "family": model["family"],
+                    **top1_columns(model, measured, top1_unavailable),
+                    "mapping": mapping,
+                    "array": array,
+                    "layer": layer,
+                    "layer_share": chosen.count(layer) / len(chosen),
+                    **{
+                        name: float(fit[name].sel(pick))
+                        for name in ("raw", "raw_ci_low", "raw_ci_high")
+                    },
+                    "neighbour_ceiling": float(fit["neighbour_ceiling"].sel(array=array)),
+                }
+                if "split_half_ceiling" in fit:
+                    row["split_half_ceiling"] = float(fit["split_half_ceiling"].sel(array=array))
+                if "attribution_summary" in fit:
+                    for method in fit["method"].values:
+                        for res in fit["resolution"].values:
+                            row[f"{method}_spearman_{res}"] = float(
+                                fit["attribution_summary"].sel(
+                                    {"method": method, "resolution": res, "array": array}
                                 )
-                    rows.append(row)
+                            )
+                rows.append(row)
     return pd.DataFrame(rows)

@@ -14,7 +14,10 @@ A model *source* names where weights come from:
   harmonized models, rebuilt in PyTorch by ``neuralign.keras_h5``; inputs are scaled to [0, 1]
   and normalised with the ImageNet mean and std, as the harmonized models expect;
 - ``robust:<name>``: an adversarially trained ResNet of Salman et al. 2020 downloaded by the
-  workflow, e.g. ``robust:resnet50_l2_eps3`` (``neuralign.robust_models``).
+  workflow, e.g. ``robust:resnet50_l2_eps3`` (``neuralign.robust_models``);
+- ``harmonized:<name>``: a harmonized model published as Keras weights only, loaded into the
+  matching timm architecture, e.g. ``harmonized:vit_b16`` (``neuralign.harmonized_models``);
+  preprocessed like ``keras:`` models.
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ import timm
 import torch
 import torchvision
 
-from neuralign import hub_weights, keras_h5, offline_weights, robust_models
+from neuralign import (
+    harmonized_models,
+    hub_weights,
+    keras_h5,
+    keras_weights,
+    offline_weights,
+    robust_models,
+)
+from neuralign.artifacts import save_torch, unreadable
 from neuralign.download import RemoteFile
 from neuralign.layers import default_layers
 
@@ -40,7 +51,9 @@ SOURCE_KINDS = (
     "checkpoint",
     "keras",
     "robust",
+    "harmonized",
 )
+IMAGENET_CLASSES = 1000
 TABLE_COLUMNS = ("id", "source", "imagenet_top1", "family", "notes")
 # optional: where a file source's weights are published (a download job fetches a missing file)
 OPTIONAL_COLUMNS = ("url",)
@@ -90,6 +103,11 @@ def check_source(source: str) -> None:
             f"model source {source!r}: no robust checkpoint {name!r}; registered: "
             f"{', '.join(robust_models.CHECKPOINTS)}"
         )
+    if kind == "harmonized" and name not in harmonized_models.MODELS:
+        raise ModelError(
+            f"model source {source!r}: no harmonized model {name!r}; registered: "
+            f"{', '.join(harmonized_models.MODELS)}"
+        )
     if kind == "torchvision":
         arch, weights = hub_weights.split_torchvision_name(name)
         if arch not in torchvision.models.list_models():
@@ -106,13 +124,16 @@ def check_source(source: str) -> None:
 
 def weights_file(source: str) -> str | None:
     """The local file the weights of ``source`` are read from: the path of a file source
-    (``checkpoint:``, ``keras:``), the download of a ``robust:``, ``timm:`` or ``torchvision:``
-    source; None for weights that need no file (``offline:``, ``timm-untrained:``)."""
+    (``checkpoint:``, ``keras:``), the download of a ``robust:``, ``harmonized:``, ``timm:`` or
+    ``torchvision:`` source; None for weights that need no file (``offline:``,
+    ``timm-untrained:``)."""
     kind, name = parse_source(source)
     if kind in FILE_SOURCES:
         return name
     if kind == "robust":
         return robust_models.checkpoint_path(name)
+    if kind == "harmonized":
+        return harmonized_models.weights_path(name)
     if kind in hub_weights.HUB_KINDS:
         return hub_weights.weights_path(kind, name)
     return None
@@ -120,12 +141,15 @@ def weights_file(source: str) -> str | None:
 
 def weights_download(source: str, url: str = "") -> dict[str, RemoteFile]:
     """{local path: published file} of the weights of ``source`` that the workflow downloads:
-    a robust checkpoint (published sha256), timm or torchvision hub weights, or the file of a
-    file source that has a ``url`` (trust on first use); empty for other sources."""
+    a robust checkpoint (published sha256), timm or torchvision hub weights, a harmonized
+    weights file (its URL from ``harmonized_models.MODELS``; trust on first use), or the file of
+    a file source that has a ``url`` (trust on first use); empty for other sources."""
     kind, name = parse_source(source)
     try:
         if kind == "robust":
             return {robust_models.checkpoint_path(name): robust_models.CHECKPOINTS[name].remote}
+        if kind == "harmonized":
+            return {harmonized_models.weights_path(name): harmonized_models.MODELS[name].remote}
         if kind in hub_weights.HUB_KINDS:
             return {hub_weights.weights_path(kind, name): hub_weights.remote_weights(kind, name)}
     except hub_weights.WeightsError as err:
@@ -161,6 +185,8 @@ def build_architecture(source: str) -> torch.nn.Module:
             return timm.create_model(_read_checkpoint(name)["arch"], pretrained=False)
         if kind == "robust":
             return robust_models.architecture(name)
+        if kind == "harmonized":
+            return harmonized_models.architecture(name)
         return timm.create_model(name, pretrained=False)
 
 
@@ -195,6 +221,12 @@ def load_model(source: str) -> LoadedModel:
             module, data_config = robust_models.load(name)
         except robust_models.CheckpointError as err:
             raise ModelError(f"model source {source!r}: {err}") from err
+    elif kind == "harmonized":
+        try:
+            module = harmonized_models.load(name)
+        except keras_weights.KerasWeightsError as err:
+            raise ModelError(f"model source {source!r}: {err}") from err
+        data_config = keras_data_config(harmonized_models.INPUT_SIZE)
     else:
         torch.manual_seed(UNTRAINED_SEED)
         module = timm.create_model(name, pretrained=False)
@@ -205,6 +237,24 @@ def load_model(source: str) -> LoadedModel:
         default_layers=default_layers(module) if hasattr(module, "feature_info") else [],
         weights_sha256=state_dict_sha256(module),
     )
+
+
+def has_imagenet_head(source: str) -> bool:
+    """Whether the model of ``source`` ends in ImageNet-1k's 1000-way classifier, read from
+    metadata without loading weights: timm's pretrained config of the weights (timm, offline
+    and timm-untrained sources; backbone-only checkpoints such as the self-supervised ones have
+    ``num_classes`` 0), torchvision's weights categories. Robust and harmonized checkpoints
+    are ImageNet classifiers; ``keras:`` and ``checkpoint:`` files are checked when they are
+    evaluated (``imagenet_eval.predict_top5``)."""
+    kind, name = parse_source(source)
+    if kind in ("offline", "timm", "timm-untrained"):
+        config = timm.models.get_pretrained_cfg(name)
+        return config is None or config.num_classes == IMAGENET_CLASSES
+    if kind == "torchvision":
+        arch, weights = hub_weights.split_torchvision_name(name)
+        meta = torchvision.models.get_model_weights(arch)[weights].meta
+        return len(meta["categories"]) == IMAGENET_CLASSES
+    return True
 
 
 def _load_keras(path: str) -> torch.nn.Module:
@@ -236,9 +286,13 @@ def torchvision_data_config(arch: str, weights: str = "DEFAULT") -> dict:
     }
 
 
-def save_checkpoint(module: torch.nn.Module, arch: str, path: str | Path) -> None:
-    """Save a timm model so that ``checkpoint:<path>`` loads it."""
-    torch.save({"arch": arch, "state_dict": module.state_dict()}, path)
+def save_checkpoint(
+    module: torch.nn.Module, arch: str, path: str | Path, provenance: dict | None = None
+) -> None:
+    """Save a timm model so that ``checkpoint:<path>`` loads it (atomically, with the job's
+    ``provenance`` under its own key)."""
+    checkpoint = {"arch": arch, "state_dict": module.state_dict()}
+    save_torch({**checkpoint, "provenance": dict(provenance or {})}, path)
 
 
 def _read_checkpoint(path: str) -> dict:
@@ -247,7 +301,7 @@ def _read_checkpoint(path: str) -> dict:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise ModelError(f"checkpoint {path} cannot be read by torch.load ({err})") from err
+        raise ModelError(str(unreadable(path, "a PyTorch checkpoint (torch.load)", err))) from err
     if not isinstance(checkpoint, dict) or not {"arch", "state_dict"} <= checkpoint.keys():
         raise ModelError(f"checkpoint {path} lacks 'arch' and 'state_dict' entries")
     return checkpoint

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import pandas as pd
 import xarray as xr
 
+from neuralign.artifacts import open_netcdf, read_table
+
 SUMMARY_COLUMNS = (
     "raw",
     "raw_sem",
@@ -45,7 +47,7 @@ def read_alignment(paths: Sequence[str]) -> dict[str, float]:
     """{model: human alignment} from the tables of rule human_alignment."""
     alignment = {}
     for path in paths:
-        table = pd.read_csv(path)
+        table = read_table(path)
         missing = {"model", "human_alignment"} - set(table.columns)
         if missing:
             raise ValueError(f"{path}: no column(s) {sorted(missing)}; rerun rule human_alignment")
@@ -55,7 +57,7 @@ def read_alignment(paths: Sequence[str]) -> dict[str, float]:
 
 def read_measured_top1(paths: Sequence[str]) -> dict[str, dict]:
     """{model: its row} of the tables of rule imagenet_accuracy."""
-    return {row["model"]: row for path in paths for row in pd.read_csv(path).to_dict("records")}
+    return {row["model"]: row for path in paths for row in read_table(path).to_dict("records")}
 
 
 def top1_columns(model: dict, measured: dict[str, dict], unavailable: str | None = None) -> dict:
@@ -103,15 +105,14 @@ def scores_table(
         raise ValueError(f"no human alignment for model(s) {lacking} in {list(alignment_paths)}")
     rows = []
     for path, model in zip(fit_paths, models, strict=True):
-        with xr.open_dataset(path) as fit:
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "model": model["id"],
-                    "family": model["family"],
-                    **top1_columns(model, measured, top1_unavailable),
-                    **score_row(fit),
-                    **({"human_alignment": alignment[model["id"]]} if alignment_paths else {}),
-                }
-            )
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": model["id"],
+                "family": model["family"],
+                **top1_columns(model, measured, top1_unavailable),
+                **score_row(open_netcdf(path)),
+                **({"human_alignment": alignment[model["id"]]} if alignment_paths else {}),
+            }
+        )
     return pd.DataFrame(rows)

@@ -13,6 +13,7 @@ from neuralign.config import (
     check_keys,
     check_layer_config,
     check_model_files,
+    config_file,
     select_models,
 )
 from neuralign.datasets import (
@@ -41,7 +42,7 @@ check_user_datasets(USER_DATASETS)
 check_datasets(config["datasets"], USER_DATASETS)
 check_layer_source(config["fitting"]["select_layer_on"], USER_DATASETS)
 
-MODEL_TABLE = read_model_table(config["model_table"])
+MODEL_TABLE = read_model_table(config_file(config, "model_table", workflow.basedir))
 validate(MODEL_TABLE, "../schemas/models.schema.yaml")
 MODELS = select_models(MODEL_TABLE, config["models"], config["model_table"])
 check_layer_config(config["activations"], MODEL_TABLE, MODELS)

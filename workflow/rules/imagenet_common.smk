@@ -1,7 +1,7 @@
 """Config, checks and input functions of the ImageNet accuracy stage (rules in imagenet.smk)."""
 
 from neuralign import gated
-from neuralign.imagenet_eval import models_without_top1
+from neuralign.imagenet_eval import models_to_evaluate, models_without_top1
 
 IMAGENET = config["imagenet"]
 IMAGENET_OPTIONS = {
@@ -9,8 +9,9 @@ IMAGENET_OPTIONS = {
     for key in ("device", "batch_size", "max_images", "seed", "workers")
 }
 # selected models without a top-1 in the model table: the scores take their measured one
-WITHOUT_TOP1 = models_without_top1(MODEL_TABLE, MODELS)
-_WANTED = MODELS if IMAGENET["evaluate"] == "all" else WITHOUT_TOP1
+WITHOUT_TOP1 = models_without_top1(MODEL_TABLE, MODELS, config["model_table"])
+# `evaluate: all` skips backbone-only models (no ImageNet head), saying so
+_WANTED, _SKIPPED = models_to_evaluate(IMAGENET, MODEL_TABLE, MODELS, WITHOUT_TOP1)
 # the validation images are gated (a registration): without them the stage is left out and the
 # models without a published top-1 are scored with an empty one that says why
 IMAGENET_LEFT_OUT = (
@@ -18,6 +19,10 @@ IMAGENET_LEFT_OUT = (
 )
 if IMAGENET_LEFT_OUT:
     leave_out(IMAGENET_LEFT_OUT)
+elif _SKIPPED and workflow.is_main_process:
+    print(
+        _SKIPPED, file=sys.stderr
+    )  # Snakemake does not show logger messages of parse time
 MEASURED_TOP1 = [] if IMAGENET_LEFT_OUT else WITHOUT_TOP1
 IMAGENET_MODELS = [] if IMAGENET_LEFT_OUT else _WANTED
 TOP1_UNAVAILABLE = (

@@ -1,14 +1,17 @@
-"""Table: Spearman correlation of ImageNet top-1 with predictivity below and above 70%."""
+"""Table: Spearman correlation of ImageNet top-1 with predictivity below and above 70%, and
+within each trained family."""
 
-import pandas as pd
-
+from neuralign.artifacts import read_table, write_csv
 from neuralign.figures import accuracy_correlations
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
-def main(scores_path: str, out_path: str, n_bootstrap: int, seed: int, log) -> None:
-    table = accuracy_correlations(pd.read_csv(scores_path), n_bootstrap, seed)
-    table.to_csv(out_path, index=False)
+def main(
+    scores_path: str, out_path: str, n_bootstrap: int, seed: int, log, provenance: dict
+) -> None:
+    table = accuracy_correlations(read_table(scores_path), n_bootstrap, seed)
+    write_csv(table, out_path, provenance)
     log.info("\n%s", table.to_string(index=False))
 
 
@@ -20,4 +23,5 @@ if __name__ == "__main__":
             snakemake.params.n_bootstrap,
             snakemake.params.seed,
             log,
+            job_provenance(snakemake),
         )

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import torch
 
-from neuralign.dataset import open_dataset
+from neuralign.dataset import open_dataset, stimulus_images
 from neuralign.extraction import extract_cached
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
 def image_files(folder: str | None) -> list[str]:
@@ -26,22 +27,23 @@ def main(
     options: dict,
     threads: int,
     log,
+    provenance: dict,
 ) -> None:
     torch.set_num_threads(threads)
     ds = open_dataset(dataset_path)
-    root = Path(dataset_path).parent
     extract_cached(
         source,
         model_id,
         layer_spec,
         ds.attrs["dataset"],
         ds["stimulus_id"].values,
-        [str(root / path) for path in ds["image_path"].values],
+        stimulus_images(ds, dataset_path),
         out_path,
         options,
         options["reduction"],
         log,
         pca_images=image_files(options["pca_images"]),
+        provenance=provenance,
     )
 
 
@@ -56,4 +58,5 @@ if __name__ == "__main__":
             snakemake.params.options,
             snakemake.threads,
             log,
+            job_provenance(snakemake),
         )

@@ -4,14 +4,23 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from neuralign.dataset import DatasetError, validate_dataset, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import DatasetError, validate_dataset
 from neuralign.datasets.arcaro2020 import ARCHIVE, ARCHIVE_URL, convert_arcaro, get_monkey
 from neuralign.download import DownloadLock, sha256_file
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
 def main(
-    archive: str, monkey: str, dataset_path: str, image_dir: str, window, lock: str, log
+    archive: str,
+    monkey: str,
+    dataset_path: str,
+    image_dir: str,
+    window,
+    lock: str,
+    log,
+    provenance: dict,
 ) -> None:
     info = get_monkey(monkey)
     ARCHIVE.verify(archive, lock=DownloadLock(lock))  # trust on first use
@@ -43,7 +52,7 @@ def main(
             relative_to=Path(dataset_path).parent,
         )
     ds.attrs.update(source_archive=Path(archive).name, source_archive_sha256=checksum)
-    write_netcdf(validate_dataset(ds), dataset_path)
+    write_netcdf(validate_dataset(ds), dataset_path, provenance)
     log.info("wrote %s from %s (sha256 %s)", dataset_path, archive, checksum)
 
 
@@ -57,4 +66,5 @@ if __name__ == "__main__":
             snakemake.params.window,
             snakemake.params.lock,
             log,
+            job_provenance(snakemake),
         )

@@ -1,16 +1,24 @@
 """Noise ceiling of every neuroid of a dataset: split-half over repetitions, given with the
 dataset, or not available (responses published as repeat averages)."""
 
+from neuralign.artifacts import write_netcdf
 from neuralign.ceilings import dataset_ceiling
-from neuralign.dataset import open_dataset, write_netcdf
+from neuralign.dataset import open_dataset
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
 def main(
-    dataset_path: str, ceiling_path: str, n_splits: int, seed: int, n_bootstrap: int, log
+    dataset_path: str,
+    ceiling_path: str,
+    n_splits: int,
+    seed: int,
+    n_bootstrap: int,
+    log,
+    provenance: dict,
 ) -> None:
     out = dataset_ceiling(open_dataset(dataset_path), n_splits, seed, n_bootstrap)
-    write_netcdf(out, ceiling_path)
+    write_netcdf(out, ceiling_path, provenance)
     log.info(
         "median ceiling %.3f [%.3f, %.3f]; %s",
         out["median"],
@@ -29,4 +37,5 @@ if __name__ == "__main__":
             snakemake.params.seed,
             snakemake.params.n_bootstrap,
             log,
+            job_provenance(snakemake),
         )

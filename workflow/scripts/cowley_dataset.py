@@ -2,18 +2,27 @@
 
 from pathlib import Path
 
-from neuralign.dataset import validate_dataset, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import validate_dataset
 from neuralign.datasets.cowley2023 import convert_cowley
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
 def main(
-    session: str, image_zip: str, responses: str, raw: bool, dataset_path: str, image_dir: str, log
+    session: str,
+    image_zip: str,
+    responses: str,
+    raw: bool,
+    dataset_path: str,
+    image_dir: str,
+    log,
+    provenance: dict,
 ) -> None:
     ds = convert_cowley(
         session, image_zip, responses, image_dir, raw=raw, relative_to=Path(dataset_path).parent
     )
-    write_netcdf(validate_dataset(ds, dataset_path), dataset_path)
+    write_netcdf(validate_dataset(ds, dataset_path), dataset_path, provenance)
     log.info("wrote %s: %s, %s", dataset_path, dict(ds.sizes), ds.attrs["response_kind"])
 
 
@@ -27,4 +36,5 @@ if __name__ == "__main__":
             snakemake.output.dataset,
             snakemake.output.images,
             log,
+            job_provenance(snakemake),
         )

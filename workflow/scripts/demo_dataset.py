@@ -2,14 +2,16 @@
 
 from pathlib import Path
 
-from neuralign.dataset import validate_dataset, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import validate_dataset
 from neuralign.demo import make_demo
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
-def main(dataset_path: str, image_dir: str, demo: dict, log) -> None:
+def main(dataset_path: str, image_dir: str, demo: dict, log, provenance: dict) -> None:
     ds = make_demo(image_dir, relative_to=Path(dataset_path).parent, **demo)
-    write_netcdf(validate_dataset(ds), dataset_path)
+    write_netcdf(validate_dataset(ds), dataset_path, provenance)
     log.info(
         "wrote %s: %d stimuli × %d virtual neurons × %d repetitions",
         dataset_path,
@@ -21,4 +23,10 @@ def main(dataset_path: str, image_dir: str, demo: dict, log) -> None:
 
 if __name__ == "__main__":
     with log_to(snakemake.log[0]) as log:
-        main(snakemake.output.dataset, snakemake.output.images, snakemake.params.demo, log)
+        main(
+            snakemake.output.dataset,
+            snakemake.output.images,
+            snakemake.params.demo,
+            log,
+            job_provenance(snakemake, simulated=True),
+        )

@@ -1,15 +1,14 @@
 """Figure: ImageNet top-1 against ceiled neural predictivity, one point per model."""
 
-import pandas as pd
-
+from neuralign.artifacts import read_table, save_figure
 from neuralign.figures import accuracy_vs_predictivity
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
-def main(scores_path: str, png_path: str, pdf_path: str, title: str, log) -> None:
-    figure = accuracy_vs_predictivity(pd.read_csv(scores_path), title)
-    figure.savefig(png_path, dpi=200)
-    figure.savefig(pdf_path)
+def main(scores_path: str, png_path: str, pdf_path: str, title: str, log, provenance: dict) -> None:
+    figure = accuracy_vs_predictivity(read_table(scores_path), title)
+    save_figure(figure, [png_path, pdf_path], provenance, dpi=200)
     log.info("wrote %s and %s", png_path, pdf_path)
 
 
@@ -21,4 +20,5 @@ if __name__ == "__main__":
             snakemake.output.pdf,
             snakemake.params.title,
             log,
+            job_provenance(snakemake),
         )

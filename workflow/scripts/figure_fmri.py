@@ -1,17 +1,22 @@
 """Figure: the fMRI experiment, ROI x layer, both models (decoding and encoding)."""
 
-import pandas as pd
-
+from neuralign.artifacts import read_table, save_figure
 from neuralign.figures import fmri_roi_layer
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
-def main(summary_path: str, comparison_path: str, outputs: dict[str, tuple[str, str]], log):
-    summary, comparison = pd.read_csv(summary_path), pd.read_csv(comparison_path)
+def main(
+    summary_path: str,
+    comparison_path: str,
+    outputs: dict[str, tuple[str, str]],
+    log,
+    provenance: dict,
+):
+    summary, comparison = read_table(summary_path), read_table(comparison_path)
     for direction, paths in outputs.items():
         figure = fmri_roi_layer(summary, comparison, direction)
-        for path in paths:
-            figure.savefig(path, dpi=200)
+        save_figure(figure, paths, provenance, dpi=200)
         log.info("wrote %s", paths)
 
 
@@ -25,4 +30,5 @@ if __name__ == "__main__":
                 "encoding": (snakemake.output.encoding_png, snakemake.output.encoding_pdf),
             },
             log,
+            job_provenance(snakemake, dataset="god_fmri"),
         )

@@ -1,16 +1,15 @@
 """Figure: images, an IT map and the held-out maps predicted by a low- and a high-accuracy
 model."""
 
-from pathlib import Path
-
 import numpy as np
-import xarray as xr
 from PIL import Image
 
-from neuralign.dataset import open_dataset
+from neuralign.artifacts import open_netcdf, save_figure
+from neuralign.dataset import open_dataset, stimulus_images
 from neuralign.figures import map_panel
 from neuralign.logs import log_to
 from neuralign.maps import grid_step
+from neuralign.provenance import job_provenance
 
 
 def main(
@@ -22,16 +21,17 @@ def main(
     png_path: str,
     pdf_path: str,
     log,
+    provenance: dict,
 ) -> None:
     ds = open_dataset(dataset_path)
-    fits = [xr.open_dataset(path) for path in fit_paths]
+    fits = [open_netcdf(path) for path in fit_paths]
     reliability = np.nanmean(fits[0]["neighbour_ceiling_per_image"].values, axis=0)
     if "split_half_ceiling_per_image" in fits[0]:
         reliability = np.nanmean(fits[0]["split_half_ceiling_per_image"].values, axis=0)
     neuroid = int(np.nanargmax(reliability))
     shown = range(min(n_images, ds.sizes["stimulus"]))
-    root = Path(dataset_path).parent
-    images = [np.asarray(Image.open(root / ds["image_path"].values[k])) for k in shown]
+    files = stimulus_images(ds, dataset_path)
+    images = [np.asarray(Image.open(files[k])) for k in shown]
     half_image = float(ds.attrs["image_size_deg"]) / 2
     y, x = ds["y"].values, ds["x"].values
     step = grid_step(y)
@@ -47,8 +47,7 @@ def main(
         (x[0] - step / 2, x[-1] + step / 2, y[-1] + step / 2, y[0] - step / 2),
         str(ds["neuroid_id"].values[neuroid]),
     )
-    figure.savefig(png_path, dpi=150)
-    figure.savefig(pdf_path)
+    save_figure(figure, [png_path, pdf_path], provenance, dpi=150)
     log.info("wrote %s and %s (neuroid %s)", png_path, pdf_path, ds["neuroid_id"].values[neuroid])
 
 
@@ -63,4 +62,5 @@ if __name__ == "__main__":
             snakemake.output.png,
             snakemake.output.pdf,
             log,
+            job_provenance(snakemake),
         )

@@ -1,15 +1,22 @@
 """Figure: ImageNet top-1 against map predictivity, one panel per array."""
 
-import pandas as pd
-
+from neuralign.artifacts import read_table, save_figure
 from neuralign.figures import map_predictivity_vs_accuracy
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
-def main(table_path: str, png_path: str, pdf_path: str, mapping: str, title: str, log) -> None:
-    figure = map_predictivity_vs_accuracy(pd.read_csv(table_path), mapping, title)
-    figure.savefig(png_path, dpi=200)
-    figure.savefig(pdf_path)
+def main(
+    table_path: str,
+    png_path: str,
+    pdf_path: str,
+    mapping: str,
+    title: str,
+    log,
+    provenance: dict,
+) -> None:
+    figure = map_predictivity_vs_accuracy(read_table(table_path), mapping, title)
+    save_figure(figure, [png_path, pdf_path], provenance, dpi=200)
     log.info("wrote %s and %s", png_path, pdf_path)
 
 
@@ -22,4 +29,5 @@ if __name__ == "__main__":
             snakemake.params.mapping,
             snakemake.params.title,
             log,
+            job_provenance(snakemake),
         )

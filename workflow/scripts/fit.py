@@ -1,12 +1,13 @@
 """Cross-validated ridge scores of one model on one dataset, layer chosen in the folds."""
 
 import torch
-import xarray as xr
 
-from neuralign.activations import read_activations
-from neuralign.dataset import open_dataset, write_netcdf
+from neuralign.activations import layer_arrays
+from neuralign.artifacts import open_netcdf, write_netcdf
+from neuralign.dataset import open_dataset
 from neuralign.fitting import MappingSpec, fit_model
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 from neuralign.scores import most_chosen_layer
 
 
@@ -19,20 +20,21 @@ def main(
     layer_source: str | None,
     threads: int,
     log,
+    provenance: dict,
 ) -> None:
     torch.set_num_threads(threads)
     ds = open_dataset(dataset_path)
-    with xr.open_dataset(ceiling_path) as ceiling, xr.open_dataset(activations_path) as acts:
-        ceiling_values = ceiling["ceiling"].values
-        ceiling_source = ceiling.attrs.get("ceiling_source", ceiling.attrs.get("method", ""))
-        model_source = acts.attrs["model_source"]
+    ceiling = open_netcdf(ceiling_path)
+    ceiling_values = ceiling["ceiling"].values
+    ceiling_source = ceiling.attrs.get("ceiling_source", ceiling.attrs.get("method", ""))
     strata = ds["object"].values if "object" in ds.coords else None
     fixed_layer = None
     if layer_source:
-        with xr.open_dataset(layer_source) as source:
-            fixed_layer = (most_chosen_layer(source)[0], source.attrs["dataset"])
+        source = open_netcdf(layer_source)
+        fixed_layer = (most_chosen_layer(source)[0], source.attrs["dataset"])
+    activations = open_netcdf(activations_path)
     fit = fit_model(
-        read_activations(activations_path),
+        layer_arrays(activations),
         ds["responses"].values,
         strata,
         ceiling_values,
@@ -54,9 +56,11 @@ def main(
     )
     fit = fit.assign_coords(neuroid_id=("neuroid", ds["neuroid_id"].values))
     fit.attrs.update(
-        dataset=ds.attrs["dataset"], model_source=model_source, ceiling_source=ceiling_source
+        dataset=ds.attrs["dataset"],
+        model_source=activations.attrs["model_source"],
+        ceiling_source=ceiling_source,
     )
-    write_netcdf(fit, out_path)
+    write_netcdf(fit, out_path, provenance)
     log.info(
         "raw %.3f ± %.3f, ceiling %.3f, ceiled %.3f; layers chosen %s",
         fit["raw"],
@@ -78,4 +82,5 @@ if __name__ == "__main__":
             snakemake.input.layer_source or None,
             snakemake.threads,
             log,
+            job_provenance(snakemake),
         )

@@ -1,12 +1,11 @@
 """Seeded samples of units of one model's layers on the GOD stimuli (all subjects' images)."""
 
-from pathlib import Path
-
 import torch
 
-from neuralign.dataset import open_dataset
+from neuralign.dataset import open_dataset, stimulus_images
 from neuralign.extraction import extract_cached
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
 def god_stimuli(dataset_paths: list[str]) -> tuple[list[str], list[str]]:
@@ -15,9 +14,9 @@ def god_stimuli(dataset_paths: list[str]) -> tuple[list[str], list[str]]:
     images = {}
     for dataset_path in dataset_paths:
         ds = open_dataset(dataset_path)
-        root = Path(dataset_path).parent
-        for stimulus, path in zip(ds["stimulus_id"].values, ds["image_path"].values, strict=True):
-            images.setdefault(str(stimulus), str(root / path))
+        paths = stimulus_images(ds, dataset_path)
+        for stimulus, path in zip(ds["stimulus_id"].values, paths, strict=True):
+            images.setdefault(str(stimulus), path)
     ids = sorted(images)
     return ids, [images[stimulus] for stimulus in ids]
 
@@ -33,12 +32,23 @@ def main(
     options: dict,
     threads: int,
     log,
+    provenance: dict,
 ) -> None:
     torch.set_num_threads(threads)
     ids, paths = god_stimuli(dataset_paths)
     reduction = {"method": "sample", "units": units, "seed": seed}
     extract_cached(
-        source, model_id, layer_spec, "god_fmri", ids, paths, out_path, options, reduction, log
+        source,
+        model_id,
+        layer_spec,
+        "god_fmri",
+        ids,
+        paths,
+        out_path,
+        options,
+        reduction,
+        log,
+        provenance=provenance,
     )
 
 
@@ -55,4 +65,5 @@ if __name__ == "__main__":
             snakemake.params.options,
             snakemake.threads,
             log,
+            job_provenance(snakemake, dataset="god_fmri"),
         )

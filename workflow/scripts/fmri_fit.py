@@ -2,10 +2,12 @@
 
 import torch
 
-from neuralign.dataset import open_dataset, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import open_dataset
 from neuralign.fitting import MappingSpec
 from neuralign.fmri import fit_subject, read_units
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
 def main(
@@ -17,6 +19,7 @@ def main(
     options: dict,
     threads: int,
     log,
+    provenance: dict,
 ) -> None:
     torch.set_num_threads(threads)
     ds = open_dataset(dataset_path)
@@ -37,7 +40,7 @@ def main(
         model=model_id,
         **{key: attrs[key] for key in ("model_source", "weights_sha256", "reduction")},
     )
-    write_netcdf(fit, out_path)
+    write_netcdf(fit, out_path, provenance)
     for direction in ("decoding", "encoding"):
         log.info(
             "%s median r (ROI x layer):\n%s",
@@ -57,4 +60,5 @@ if __name__ == "__main__":
             snakemake.params.options,
             snakemake.threads,
             log,
+            job_provenance(snakemake),
         )

@@ -1,13 +1,17 @@
 """Tables of the fMRI experiment: median r per ROI x layer x model, paired model comparison."""
 
+from neuralign.artifacts import write_csv
 from neuralign.fmri import layers_won, load_fits, summarize
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
-def main(fit_paths: list[str], summary_path: str, comparison_path: str, models, log) -> None:
+def main(
+    fit_paths: list[str], summary_path: str, comparison_path: str, models, log, provenance: dict
+) -> None:
     summary, comparison = summarize(load_fits(fit_paths), list(models))
-    summary.to_csv(summary_path, index=False)
-    comparison.to_csv(comparison_path, index=False)
+    write_csv(summary, summary_path, provenance)
+    write_csv(comparison, comparison_path, provenance)
     for direction in ("decoding", "encoding"):
         log.info(
             "%s, over subjects: layer positions where model a is better\n%s",
@@ -24,4 +28,5 @@ if __name__ == "__main__":
             snakemake.output.comparison,
             snakemake.params.models,
             log,
+            job_provenance(snakemake, dataset="god_fmri"),
         )

@@ -4,10 +4,12 @@ dataset."""
 import hashlib
 from pathlib import Path
 
-from neuralign.dataset import validate_dataset, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import validate_dataset
 from neuralign.datasets.god_fmri import SUBJECT_FILES, convert_god
 from neuralign.download import DownloadLock, sha256_file
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
 def main(
@@ -17,6 +19,7 @@ def main(
     dataset_path: str,
     image_dir: str,
     log,
+    provenance: dict,
     simulated: bool | None = None,
     lock: str | None = None,
 ) -> None:
@@ -37,7 +40,7 @@ def main(
         stimulus_images_sha256_about="sha256 over the sha256 hex digests of the images in "
         "stimulus order",
     )
-    write_netcdf(validate_dataset(ds, dataset_path), dataset_path)
+    write_netcdf(validate_dataset(ds, dataset_path), dataset_path, provenance)
     split = ds["split"].values
     log.info(
         "wrote %s%s: %d voxels, %d training and %d test images, source sha256 %s",
@@ -59,6 +62,7 @@ if __name__ == "__main__":
             snakemake.output.dataset,
             snakemake.output.images,
             log,
+            job_provenance(snakemake),
             simulated=snakemake.params.simulated,
             lock=snakemake.params.lock,
         )

@@ -2,11 +2,19 @@
 
 from neuralign.demo_fmri import simulate_god
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
-def main(h5_dir: str, stimulus_dir: str, subjects: list[str], simulation: dict, log) -> None:
+def main(
+    h5_dir: str,
+    stimulus_dir: str,
+    subjects: list[str],
+    simulation: dict,
+    log,
+    provenance: dict,
+) -> None:
     options = {key: value for key, value in simulation.items() if key != "enabled"}
-    paths = simulate_god(h5_dir, stimulus_dir, subjects, **options)
+    paths = simulate_god(h5_dir, stimulus_dir, subjects, provenance=provenance, **options)
     log.info("wrote SIMULATED GOD files %s and their images in %s", paths, stimulus_dir)
 
 
@@ -18,4 +26,5 @@ if __name__ == "__main__":
             snakemake.params.subjects,
             snakemake.params.simulation,
             log,
+            job_provenance(snakemake, dataset="god_fmri", simulated=True),
         )

@@ -5,8 +5,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from neuralign.harmonizer import harmonize
+from neuralign.artifacts import write_csv
+from neuralign.harmonizer import harmonize, run_ids
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
 def main(
@@ -18,6 +20,7 @@ def main(
     device: str,
     threads: int,
     log,
+    provenance: dict,
 ) -> None:
     torch.set_num_threads(threads)
     log.info("harmonizer run %s", options)
@@ -28,8 +31,9 @@ def main(
         imagenet_folder=imagenet_folder,
         device=device,
         log=lambda record: log.info("epoch %s", record),
+        provenance=provenance,
     )
-    pd.DataFrame(history).to_csv(history_path, index=False)
+    write_csv(pd.DataFrame(history), history_path, provenance)
     log.info("wrote %s and %s", model_path, history_path)
 
 
@@ -44,4 +48,5 @@ if __name__ == "__main__":
             snakemake.params.device,
             snakemake.threads,
             log,
+            job_provenance(snakemake, **run_ids(snakemake.params.options)),
         )

@@ -2,11 +2,20 @@
 
 import torch
 
-from neuralign.harmonizer import plot_demo, shortcut_demo
+from neuralign.artifacts import save_figure, write_csv
+from neuralign.harmonizer import DEMO_IDS, plot_demo, shortcut_demo
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
-def main(options: dict, summary_path: str, figure_paths: list[str], threads: int, log) -> None:
+def main(
+    options: dict,
+    summary_path: str,
+    figure_paths: list[str],
+    threads: int,
+    log,
+    provenance: dict,
+) -> None:
     torch.set_num_threads(threads)
     summary = shortcut_demo(
         lam=options["lambda"],
@@ -19,11 +28,9 @@ def main(options: dict, summary_path: str, figure_paths: list[str], threads: int
         seed=options["seed"],
         log=lambda record: log.info("%s", record),
     )
-    summary.to_csv(summary_path, index=False)
+    write_csv(summary, summary_path, provenance)
     log.info("summary\n%s", summary.to_string())
-    figure = plot_demo(summary)
-    for path in figure_paths:
-        figure.savefig(path, dpi=150)
+    save_figure(plot_demo(summary), figure_paths, provenance, dpi=150)
 
 
 if __name__ == "__main__":
@@ -34,4 +41,5 @@ if __name__ == "__main__":
             [snakemake.output.png, snakemake.output.pdf],
             snakemake.threads,
             log,
+            job_provenance(snakemake, **DEMO_IDS),
         )

@@ -3,10 +3,12 @@
 import pandas as pd
 import torch
 
+from neuralign.artifacts import write_csv
 from neuralign.datasets.clickme import ClickMeDataset
 from neuralign.harmonizer import dataset_alignment
 from neuralign.logs import log_to
 from neuralign.models import load_model
+from neuralign.provenance import job_provenance
 
 
 def main(
@@ -18,6 +20,7 @@ def main(
     device: str,
     threads: int,
     log,
+    provenance: dict,
 ) -> None:
     torch.set_num_threads(threads)
     loaded = load_model(source)
@@ -30,7 +33,8 @@ def main(
         max_images=options["max_images"],
     )
     summary = dataset_alignment(loaded.module.to(device), data, options["batch_size"])
-    pd.DataFrame([{"model": model_id, "source": source, **summary}]).to_csv(out_path, index=False)
+    row = {"model": model_id, "source": source, **summary}
+    write_csv(pd.DataFrame([row]), out_path, provenance)
     log.info(
         "%s: human alignment %.3f on %d images",
         model_id,
@@ -50,4 +54,5 @@ if __name__ == "__main__":
             snakemake.params.device,
             snakemake.threads,
             log,
+            job_provenance(snakemake, dataset="clickme_val"),
         )

@@ -3,13 +3,22 @@
 import pandas as pd
 import torch
 
+from neuralign.artifacts import write_csv
 from neuralign.imagenet_eval import evaluate
 from neuralign.logs import log_to
 from neuralign.models import load_model
+from neuralign.provenance import job_provenance
 
 
 def main(
-    model_id: str, source: str, val_dir: str, options: dict, out_path: str, threads: int, log
+    model_id: str,
+    source: str,
+    val_dir: str,
+    options: dict,
+    out_path: str,
+    threads: int,
+    log,
+    provenance: dict,
 ) -> None:
     torch.set_num_threads(threads)
     loaded = load_model(source)
@@ -33,7 +42,7 @@ def main(
         "max_images": options["max_images"],
         "seed": options["seed"],
     }
-    pd.DataFrame([row]).to_csv(out_path, index=False)
+    write_csv(pd.DataFrame([row]), out_path, provenance)
     log.info(
         "%s: top-1 %.2f%% (95%% CI %.2f-%.2f), top-5 %.2f%% on %d images of %d classes",
         model_id,
@@ -56,4 +65,5 @@ if __name__ == "__main__":
             snakemake.output.accuracy,
             snakemake.threads,
             log,
+            job_provenance(snakemake, dataset="imagenet_val"),
         )

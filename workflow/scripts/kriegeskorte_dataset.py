@@ -2,16 +2,20 @@
 
 from pathlib import Path
 
-from neuralign.dataset import validate_dataset, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import validate_dataset
 from neuralign.datasets.kriegeskorte2008 import convert_kriegeskorte
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
-def main(supplemental: str, brain_rdms: str, dataset_path: str, image_dir: str, log) -> None:
+def main(
+    supplemental: str, brain_rdms: str, dataset_path: str, image_dir: str, log, provenance: dict
+) -> None:
     ds = convert_kriegeskorte(
         supplemental, brain_rdms, image_dir, relative_to=Path(dataset_path).parent
     )
-    write_netcdf(validate_dataset(ds, dataset_path), dataset_path)
+    write_netcdf(validate_dataset(ds, dataset_path), dataset_path, provenance)
     log.info("wrote %s: subjects %s", dataset_path, list(ds["subject"].values))
 
 
@@ -23,4 +27,5 @@ if __name__ == "__main__":
             snakemake.output.dataset,
             snakemake.output.images,
             log,
+            job_provenance(snakemake),
         )

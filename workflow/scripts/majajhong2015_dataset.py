@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
-from neuralign.dataset import validate_dataset, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import validate_dataset
 from neuralign.datasets.majajhong2015 import convert_majajhong2015
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
 def main(
@@ -15,6 +17,7 @@ def main(
     dataset_path: str,
     image_dir: str,
     log,
+    provenance: dict,
 ) -> None:
     ds = convert_majajhong2015(
         assembly,
@@ -24,7 +27,7 @@ def main(
         region,
         relative_to=Path(dataset_path).parent,
     )
-    write_netcdf(validate_dataset(ds, dataset_path), dataset_path)
+    write_netcdf(validate_dataset(ds, dataset_path), dataset_path, provenance)
     log.info("wrote %s: %s", dataset_path, dict(ds.sizes))
 
 
@@ -38,4 +41,5 @@ if __name__ == "__main__":
             snakemake.output.dataset,
             snakemake.output.images,
             log,
+            job_provenance(snakemake),
         )

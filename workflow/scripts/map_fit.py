@@ -8,8 +8,9 @@ import torch
 import xarray as xr
 
 from neuralign.activations import layer_names
+from neuralign.artifacts import open_netcdf, write_netcdf
 from neuralign.attribution import dataset_attributions
-from neuralign.dataset import DatasetError, open_dataset, write_netcdf
+from neuralign.dataset import DatasetError, open_dataset, stimulus_images
 from neuralign.fitting import MappingSpec
 from neuralign.logs import log_to
 from neuralign.maps import (
@@ -21,6 +22,7 @@ from neuralign.maps import (
 )
 from neuralign.models import load_model
 from neuralign.preprocessing import brainscore_transform
+from neuralign.provenance import job_provenance
 
 
 def main(
@@ -34,6 +36,7 @@ def main(
     image_size: int,
     threads: int,
     log,
+    provenance: dict,
 ) -> None:
     torch.set_num_threads(threads)
     ds = open_dataset(dataset_path)
@@ -48,15 +51,15 @@ def main(
             f"{dataset_path}: its grid needs a {expected} deg field of view but the activations "
             f"were extracted with {field} deg; update MAP_GEOMETRY in workflow/rules/maps.smk"
         )
-    with xr.open_dataset(activations_path) as acts:
-        spatial, skipped = spatial_layers(acts, layer_names(acts))
-        if not spatial:
-            raise ValueError(
-                f"{activations_path}: no layer kept spatial (channel, y, x) features; "
-                "map datasets need convolutional layers"
-            )
-        layer_maps = {layer: acts[layer].values for layer in spatial}
-        feature_grid = acts[spatial[0]].shape[-1]
+    acts = open_netcdf(activations_path)
+    spatial, skipped = spatial_layers(acts, layer_names(acts))
+    if not spatial:
+        raise ValueError(
+            f"{activations_path}: no layer kept spatial (channel, y, x) features; "
+            "map datasets need convolutional layers"
+        )
+    layer_maps = {layer: acts[layer].values for layer in spatial}
+    feature_grid = acts[spatial[0]].shape[-1]
     log.info("layers %s (skipped, not spatial: %s); field %.1f deg", spatial, skipped, field)
     arrays = neuroid_arrays(ds)
     mappings = [
@@ -86,6 +89,7 @@ def main(
     if options["attribution"]:
         geometry = (field, step, image_degrees, image_size, feature_grid)
         result = results[options["attribution_mapping"]]
+        stimulus_images(ds, dataset_path)  # every image decodes, before the model loads
         root = Path(dataset_path).parent
         fit = fit.merge(
             attribution(ds, root, source, result, fit["layer"].values, geometry, options, log)
@@ -104,7 +108,7 @@ def main(
         skipped_layers=", ".join(skipped) or "none",
         feature_grid=feature_grid,
     )
-    write_netcdf(fit, out_path)
+    write_netcdf(fit, out_path, provenance)
     for mapping in fit["mapping"].values:
         log.info(
             "%s: raw %s per array %s; chosen layers %s",
@@ -157,4 +161,5 @@ if __name__ == "__main__":
             snakemake.params.image_size,
             snakemake.threads,
             log,
+            job_provenance(snakemake),
         )

@@ -1,7 +1,9 @@
 """Collect the map fits of every model on one map dataset into one table."""
 
+from neuralign.artifacts import write_csv
 from neuralign.logs import log_to
 from neuralign.maps import maps_table
+from neuralign.provenance import job_provenance
 
 
 def main(
@@ -10,11 +12,12 @@ def main(
     dataset: str,
     out_path: str,
     log,
+    provenance: dict,
     imagenet_paths: list[str] = (),
     top1_unavailable: str | None = None,
 ) -> None:
     table = maps_table(fit_paths, models, dataset, imagenet_paths, top1_unavailable)
-    table.to_csv(out_path, index=False)
+    write_csv(table, out_path, provenance)
     log.info("wrote %s: %d rows (model x mapping x array)", out_path, len(table))
 
 
@@ -26,6 +29,7 @@ if __name__ == "__main__":
             snakemake.wildcards.dataset,
             snakemake.output.table,
             log,
+            job_provenance(snakemake),
             list(snakemake.input.imagenet),
             snakemake.params.top1_unavailable,
         )

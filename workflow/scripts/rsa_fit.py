@@ -1,12 +1,16 @@
 """RSA scores of one model on an RDM dataset, layer chosen on held-out stimulus halves."""
 
 from neuralign.activations import read_activations
-from neuralign.dataset import open_dataset, write_netcdf
+from neuralign.artifacts import write_netcdf
+from neuralign.dataset import open_dataset
 from neuralign.fitting import fit_rsa_model
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
-def main(activations_path: str, dataset_path: str, out_path: str, options: dict, log) -> None:
+def main(
+    activations_path: str, dataset_path: str, out_path: str, options: dict, log, provenance: dict
+) -> None:
     ds = open_dataset(dataset_path)
     fit = fit_rsa_model(
         read_activations(activations_path),
@@ -17,7 +21,7 @@ def main(activations_path: str, dataset_path: str, out_path: str, options: dict,
         seed=options["seed"],
     )
     fit.attrs.update(dataset=ds.attrs["dataset"])
-    write_netcdf(fit, out_path)
+    write_netcdf(fit, out_path, provenance)
     log.info(
         "RSA %.3f (ceiling %.3f-%.3f); layers chosen %s",
         fit["raw"],
@@ -35,4 +39,5 @@ if __name__ == "__main__":
             snakemake.output.fit,
             snakemake.params.options,
             log,
+            job_provenance(snakemake),
         )

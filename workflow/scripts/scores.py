@@ -1,6 +1,8 @@
 """Collect the fits of every model on one dataset into the scores table."""
 
+from neuralign.artifacts import write_csv
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 from neuralign.scores import scores_table
 
 
@@ -10,6 +12,7 @@ def main(
     dataset: str,
     out_path: str,
     log,
+    provenance: dict,
     alignment_paths: list[str] = (),
     imagenet_paths: list[str] = (),
     top1_unavailable: str | None = None,
@@ -17,7 +20,7 @@ def main(
     table = scores_table(
         fit_paths, models, dataset, alignment_paths, imagenet_paths, top1_unavailable
     )
-    table.to_csv(out_path, index=False)
+    write_csv(table, out_path, provenance)
     log.info("wrote %s with %d models", out_path, len(table))
 
 
@@ -29,6 +32,7 @@ if __name__ == "__main__":
             snakemake.wildcards.dataset,
             snakemake.output.scores,
             log,
+            job_provenance(snakemake),
             list(snakemake.input.alignment),
             list(snakemake.input.imagenet),
             snakemake.params.top1_unavailable,

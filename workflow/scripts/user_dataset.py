@@ -2,14 +2,15 @@
 
 from pathlib import Path
 
-from neuralign.dataset import write_netcdf
+from neuralign.artifacts import write_netcdf
 from neuralign.datasets.user import convert_user_dataset
 from neuralign.logs import log_to
+from neuralign.provenance import job_provenance
 
 
-def main(name: str, spec: dict, dataset_path: str, image_dir: str, log) -> None:
+def main(name: str, spec: dict, dataset_path: str, image_dir: str, log, provenance: dict) -> None:
     ds = convert_user_dataset(name, spec, image_dir, relative_to=Path(dataset_path).parent)
-    write_netcdf(ds, dataset_path)
+    write_netcdf(ds, dataset_path, provenance)
     log.info("wrote %s: %s, %s", dataset_path, dict(ds.sizes), ds.attrs.get("response_kind"))
 
 
@@ -21,4 +22,5 @@ if __name__ == "__main__":
             snakemake.output.dataset,
             snakemake.output.images,
             log,
+            job_provenance(snakemake, dataset=snakemake.wildcards.name),
         )
