@@ -8,11 +8,15 @@ match, not mirror, the neuroid's); the layer is picked by choosing units on one 
 training stimuli and scoring them on the other, both ways. The value is the median over
 neuroids of the held-out r.
 
-Ceiling: the value for a model whose units are the noise-free responses. Its best prediction
-of neuroid j is the noise-free response itself, which correlates √ρ_j with the measured mean
-(ρ_j: reliability of the mean, Spearman–Brown of the split-half r), so the ceiling is
-median_j √ρ_j on the held-out stimuli. (This is the square root of the split-half ceiling c of
-``neuralign.fitting``: ``ceiled = r/√c``, whose square is that module's ``r²/c``.)
+Ceiling: the value for a model whose units are the noise-free responses. Its best linear
+prediction of neuroid j is the noise-free response itself, which correlates √ρ_j with the
+measured mean (ρ_j: reliability of the mean, Spearman–Brown of the split-half r), so the ridge
+and PLS ceiling is median_j √ρ_j on the held-out stimuli. (This is the square root of the
+split-half ceiling c of ``neuralign.fitting``: ``ceiled = r/√c``, whose square is that module's
+``r²/c``.) The same holds for one-to-one mapping, whose best unit for neuroid j is then
+its own noise-free response. Fitting a mapping's weights on finitely many noisy stimuli costs a
+model a little of that, which the estimate leaves out: it is the limit for many training
+stimuli (ridge from 48 noise-free responses fitted on 384 stimuli reaches 0.894 of 0.900).
 """
 
 from __future__ import annotations

@@ -91,7 +91,8 @@ METRICS: dict[str, Metric] = {
         fitted=True,
         value_definition="sum_ij P_ij r_ij on held-out stimuli, P the optimal transport plan "
         "(uniform marginals) maximising it on training stimuli",
-        ceiling_formula="mean_j sqrt(SB(r_AB,j)) on held-out stimuli",
+        ceiling_formula="mean_j sqrt(SB(r_AB,j)) on held-out stimuli (the plan pairing each "
+        "neuroid with its own noise-free response)",
         layer_selection=_INNER,
         units="a seeded subset of at most max_units units, its size rounded down to a "
         "multiple of the neuroid count (exact transport by assignment)",
@@ -102,8 +103,9 @@ METRICS: dict[str, Metric] = {
         fitted=True,
         value_definition="median over units of held-out Pearson r of each unit predicted from all "
         "neuroids by ridge (one alpha per unit by exact leave-one-out)",
-        ceiling_formula="median_j r(ridge A -> B_j) * sqrt(SB(r_AB,j)) / r_AB,j on held-out "
-        "stimuli, averaged over halvings and directions (neuron-to-neuron predictivity)",
+        ceiling_formula="neuron-to-neuron predictivity: median_j sqrt(s/(1+s)), s = "
+        "c1^2/(1-c1^2) + rho_j/(1-rho_j), c1 = r(ridge from the other neuroids, Y_j)/sqrt(rho_j), "
+        "rho_j = SB(r_AB,j), on held-out stimuli",
         layer_selection=_LOO,
         units="a seeded subset of at most max_units units",
     ),

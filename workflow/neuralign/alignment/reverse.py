@@ -8,16 +8,15 @@ on the held-out stimuli. The layer is picked by the leave-one-out predictions of
 stimuli. Large layers contribute a seeded subset of at most ``max_units`` units.
 
 Ceiling (neuron-to-neuron predictivity): the value for a model whose units are the noise-free
-responses R, i.e. how well the recorded population predicts a noise-free copy of each of its
-own neuroids. With A, B the means of two halves of the repetitions, ridge from all neuroids of
-A (training stimuli) predicts neuroid j of B; on held-out stimuli B's noise is independent of
-the prediction, so corr(pred, B_j) = corr(pred, R_j) · √ρ_j (ρ_j: split-half r of neuroid j).
-Predictors of full rather than half length raise a prediction that rests on the neuroid's own
-response from √ρ_j to √SB(ρ_j) (Spearman–Brown). The ceiling is the median over neuroids of
-r(pred_A, B_j) · √SB(ρ_j) / ρ_j, averaged over halvings and both directions (A→B, B→A); it is
-exact when each neuroid's best predictor is its own response and approximate otherwise.
-Muzellec & Kar normalise by monkey-to-monkey predictivity; with one population, the
-population's prediction of its own held-out repetitions plays that part.
+responses R, i.e. how well the measured means Y of all neuroids predict R_j. Two sources of
+information about R_j have independent errors: the other neuroids (ridge from Y_{−j} to Y_j,
+fitted on the training stimuli: their prediction's correlation with R_j is
+c₁ = r(pred, Y_j) / √ρ_j on held-out stimuli, since Y_j's noise is independent of it) and the
+neuroid's own mean (c₂ = √ρ_j; ρ_j the Spearman–Brown split-half reliability). Combining
+predictors with independent errors adds their signal-to-noise ratios c²/(1 − c²), so the
+ceiling is the median over neuroids of √(s / (1 + s)), s = c₁²/(1 − c₁²) + c₂²/(1 − c₂²).
+Muzellec & Kar normalise by monkey-to-monkey predictivity; with one population, the other
+neuroids' prediction of each neuroid plays that part.
 """
 
 from __future__ import annotations
@@ -64,21 +63,26 @@ def score_reverse(layer: Layer, neural: Neural, split: Split, spec: AlignmentSpe
 
 def ceiling_reverse(neural: Neural, split: Split, spec: AlignmentSpec):
     """Neuron-to-neuron predictivity on the resampled held-out stimuli (module doc)."""
-    mapping = _ridge(spec)
-    fits = []  # (prediction of the held-out stimuli, the predicted half there)
-    halves = list(zip(*neural.halves, strict=True))
-    for a, b in halves:
-        rows = split.train[np.isfinite(a[split.train]).all(1) & np.isfinite(b[split.train]).all(1)]
-        for source, target in ((a, b), (b, a)):
-            predicted = reverse_fit(source[rows], target[rows], source[split.test], mapping)[1]
-            fits.append((predicted, target[split.test]))
-    test_halves = [(a[split.test], b[split.test]) for a, b in halves]
+    y = neural.targets
+    n_neuroids = y.shape[1]
+    from_others = np.zeros((len(split.test), n_neuroids))
+    for j in range(n_neuroids if n_neuroids > 1 else 0):
+        rest = np.delete(np.arange(n_neuroids), j)
+        predict, _, _ = fit_mapping(
+            _ridge(spec), y[np.ix_(split.train, rest)], y[split.train, j : j + 1]
+        )
+        from_others[:, j] = predict(y[np.ix_(split.test, rest)])[:, 0]
+    measured = y[split.test]
+    halves = [half[:, split.test] for half in neural.halves]
 
     def ceiling(pick: np.ndarray) -> float:
-        r = np.mean([pearson_columns(p[pick], t[pick]) for p, t in fits], axis=0)
-        rho = np.mean([pearson_columns(a[pick], b[pick]) for a, b in test_halves], axis=0)
+        split_half = pearson_columns(halves[0][:, pick], halves[1][:, pick], axis=1)
+        rho = spearman_brown(split_half.mean(axis=0))
+        r = pearson_columns(from_others[pick], measured[pick]) if n_neuroids > 1 else 0 * rho
         with np.errstate(invalid="ignore", divide="ignore"):
-            value = np.where(rho > 0, r * np.sqrt(spearman_brown(rho)) / rho, np.nan)
-        return float(np.nanmedian(value))
+            others = np.clip(np.where(r > 0, r**2 / rho, 0.0), 0.0, 1 - 1e-12)
+            snr = others / (1 - others) + rho / (1 - rho)
+            value = np.where((rho > 0) & (rho < 1), np.sqrt(snr / (1 + snr)), np.nan)
+        return float(np.nanmedian(np.where(rho >= 1, 1.0, value)))
 
     return ceiling

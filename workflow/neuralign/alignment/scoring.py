@@ -49,12 +49,10 @@ def neural_data(responses: np.ndarray, spec: AlignmentSpec) -> Neural:
             f"{empty.sum()} (stimulus, neuroid) responses have no repetition (e.g. stimulus "
             f"{stimuli[0]}, neuroid {neuroids[0]}); drop those stimuli or neuroids"
         )
-    halves = None
-    if responses.shape[2] >= 2:
-        halves = half_means(
-            responses, split_halves(responses.shape[2], spec.n_halvings, spec.halving_seed)
-        )
-    return Neural(targets, halves)
+    if responses.shape[2] < 2:
+        return Neural(targets, None)
+    halvings = split_halves(responses.shape[2], spec.n_halvings, spec.halving_seed)
+    return Neural(targets, half_means(responses, halvings))
 
 
 def alignment_splits(n_stimuli: int, strata: Sequence | None, spec: AlignmentSpec) -> list[Split]:
@@ -177,7 +175,8 @@ def score_alignment(
         },
         coords={"metric": metrics, "layer": layers, "split": np.arange(len(splits))},
     )
-    ds = ds.merge(ceilings[["ceiling_per_split", "ceiling_bootstrap", "ceiling_available"]])
+    kept = ceilings[["ceiling_per_split", "ceiling_bootstrap", "ceiling_available"]]
+    ds = ds.merge(kept.sel(metric=metrics), join="exact")
     for name, column in _summaries(ds).items():
         ds[name] = ("metric", column)
     ds.attrs.update(

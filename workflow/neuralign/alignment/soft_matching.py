@@ -15,9 +15,10 @@ keep L small the layer contributes a seeded subset of at most ``max_units`` unit
 rounded down to a multiple of the neuroid count (then L = that size). The layer is picked by
 fitting the plan on one half of the training stimuli and scoring it on the other, both ways.
 
-Ceiling: for a model whose units are the noise-free responses, the plan pairs each neuroid
-with its own noise-free response, whose correlation with the measured mean is √ρ_j; the
-ceiling is mean_j √ρ_j on the held-out stimuli (ρ_j: Spearman–Brown split-half reliability).
+Ceiling: for a model whose units are the noise-free responses, the plan pairs each neuroid with
+its own noise-free response, which correlates √ρ_j with the measured mean (ρ_j: Spearman–Brown
+split-half reliability), so the ceiling is mean_j √ρ_j on the held-out stimuli. (Near-duplicate
+neuroids could trade partners and do slightly better: then it is a lower bound.)
 """
 
 from __future__ import annotations
