@@ -40,7 +40,8 @@ def neural_data(responses: np.ndarray, spec: AlignmentSpec) -> Neural:
     responses = np.asarray(responses, dtype=np.float64)
     if responses.ndim != 3:
         raise ValueError(f"responses must be (stimulus, neuroid, repetition): {responses.shape}")
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all repetitions missing: NaN
         targets = repetition_mean(responses)
     empty = ~np.isfinite(targets)
     if empty.any():
