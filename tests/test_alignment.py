@@ -215,13 +215,9 @@ def test_procrustes_of_orthogonal_representations_is_a_right_angle():
     training means, which are zero here): distance π/2 whatever the fitted rotation."""
     rng = np.random.default_rng(9)
     n_train, n_test = 40, 20
-    basis = np.linalg.qr(rng.normal(size=(n_test, n_test)))[0]
-    basis -= basis.mean(axis=0)  # orthogonal to the constant, so still mutually orthogonal
-    basis = np.linalg.qr(np.c_[np.ones(n_test), basis])[0][:, 1:]
-    x_test, y_test = (
-        basis[:, :5] @ rng.normal(size=(5, 6)),
-        basis[:, 5:10] @ rng.normal(size=(5, 6)),
-    )
+    basis = np.linalg.qr(rng.normal(size=(n_test, 10)))[0]  # orthonormal columns
+    x_test = basis[:, :5] @ rng.normal(size=(5, 6))
+    y_test = basis[:, 5:] @ rng.normal(size=(5, 6))
     x_train, y_train = correlated(n_train, 6, 6, seed=9)
     x = np.vstack([x_train - x_train.mean(0), x_test])
     y = np.vstack([y_train - y_train.mean(0), y_test])
