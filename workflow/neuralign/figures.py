@@ -51,6 +51,16 @@ def family_points(ax: plt.Axes, table: pd.DataFrame, column: str) -> None:
             )
 
 
+def quadratic_trend(ax: plt.Axes, table: pd.DataFrame, column: str) -> None:
+    """Quadratic fit of ``column`` on ImageNet top-1 over the trained models (three or more),
+    as in the paper's figure 1."""
+    trained = table[(table["family"] != "untrained") & table[column].notna()]
+    if len(trained) >= 3:
+        coef = np.polyfit(trained["imagenet_top1"], trained[column], 2)
+        x = np.linspace(trained["imagenet_top1"].min(), trained["imagenet_top1"].max(), 100)
+        ax.plot(x, np.polyval(coef, x), color="black", lw=1, label="quadratic trend (trained)")
+
+
 def accuracy_vs_predictivity(scores: pd.DataFrame, title: str) -> plt.Figure:
     """ImageNet top-1 (x) against ceiled predictivity (y) with 95% CIs, coloured by family."""
     formulas = scores["ceiling_formula"].unique()
@@ -58,11 +68,7 @@ def accuracy_vs_predictivity(scores: pd.DataFrame, title: str) -> plt.Figure:
         raise ValueError(f"scores mix ceiling formulas {list(formulas)}")
     fig, ax = plt.subplots(figsize=(6, 4.5), layout="constrained")
     family_points(ax, scores, "ceiled")
-    trained = scores[scores["family"] != "untrained"]
-    if len(trained) >= 3:  # quadratic trend over trained models, as in the paper's figure 1
-        coef = np.polyfit(trained["imagenet_top1"], trained["ceiled"], 2)
-        x = np.linspace(trained["imagenet_top1"].min(), trained["imagenet_top1"].max(), 100)
-        ax.plot(x, np.polyval(coef, x), color="black", lw=1, label="quadratic trend (trained)")
+    quadratic_trend(ax, scores, "ceiled")
     ax.axvline(THRESHOLD, color="black", ls=":", lw=1)
     ax.set_xlabel("ImageNet top-1 accuracy (%)")
     ax.set_ylabel(f"ceiled predictivity ({FORMULA_LABELS[formulas[0]]})")
@@ -73,11 +79,15 @@ def accuracy_vs_predictivity(scores: pd.DataFrame, title: str) -> plt.Figure:
 
 
 def accuracy_correlations(
-    scores: pd.DataFrame, n_bootstrap: int = 1000, seed: int = 0, threshold: float = THRESHOLD
+    scores: pd.DataFrame,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    threshold: float = THRESHOLD,
+    column: str = "ceiled",
 ) -> pd.DataFrame:
-    """Spearman correlation of ImageNet top-1 with ceiled predictivity below and above
-    ``threshold`` (trained models only), with 95% bootstrap CIs over models. Fewer than three
-    models in a range give NaN."""
+    """Spearman correlation of ImageNet top-1 with ``column`` (ceiled predictivity) below and
+    above ``threshold`` (trained models only), with 95% bootstrap CIs over models. Fewer than
+    three models in a range give NaN."""
     trained = scores[scores["family"] != "untrained"]
     rng = np.random.default_rng(seed)
     rows = []
@@ -85,7 +95,7 @@ def accuracy_correlations(
         (f"< {threshold:g}%", trained[trained["imagenet_top1"] < threshold]),
         (f">= {threshold:g}%", trained[trained["imagenet_top1"] >= threshold]),
     ]:
-        x, y = part["imagenet_top1"].to_numpy(), part["ceiled"].to_numpy()
+        x, y = part["imagenet_top1"].to_numpy(), part[column].to_numpy()
         rho = low = high = np.nan
         if len(part) >= 3:
             rho = stats.spearmanr(x, y)[0]
