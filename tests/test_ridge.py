@@ -64,3 +64,13 @@ def test_bad_alphas_rejected(alphas):
 def test_mismatched_shapes_rejected():
     with pytest.raises(ValueError, match="share n"):
         fit_ridge_loo(np.zeros((10, 3)), np.zeros((9, 2)), [1.0])
+
+
+def test_float32_gram_agrees_with_float64():
+    import torch
+
+    x, y, x_new = problem(60, 400, seed=4)
+    fit64 = fit_ridge_loo(x, y, ALPHAS)
+    fit32 = fit_ridge_loo(x, y, ALPHAS, gram_dtype=torch.float32)
+    np.testing.assert_array_equal(fit32.alpha, fit64.alpha)
+    np.testing.assert_allclose(fit32.predict(x_new), fit64.predict(x_new), rtol=1e-5, atol=1e-5)

@@ -82,6 +82,7 @@ class Neural:
     targets: np.ndarray
     halves: tuple[np.ndarray, np.ndarray] | None
     _ranked: dict = field(default_factory=dict, repr=False)
+    _reliability: dict = field(default_factory=dict, repr=False)
 
     @cached_property
     def gram(self) -> np.ndarray:
@@ -178,8 +179,12 @@ class UnitStats:
 def reliability_index(neural: Neural, test: np.ndarray, pick: np.ndarray) -> np.ndarray:
     """Per neuroid, the correlation of the noise-free response with the measured mean over
     the resampled held-out stimuli: √(Spearman–Brown(r̄)) with r̄ the split-half r averaged
-    over halvings (0 where the reliability is not positive)."""
-    first, second = neural.halves
-    rows = test[pick]
-    r = pearson_columns(first[:, rows], second[:, rows], axis=1).mean(axis=0)
-    return np.sqrt(np.clip(spearman_brown(r), 0.0, None))
+    over halvings (0 where the reliability is not positive). Computed once per resample and
+    shared by the metrics that use it."""
+    key = (test.tobytes(), pick.tobytes())
+    if key not in neural._reliability:
+        first, second = neural.halves
+        rows = test[pick]
+        r = pearson_columns(first[:, rows], second[:, rows], axis=1).mean(axis=0)
+        neural._reliability[key] = np.sqrt(np.clip(spearman_brown(r), 0.0, None))
+    return neural._reliability[key]
