@@ -3,8 +3,9 @@
 A metric scores one layer on one split as a ``Scored``: a value on the training stimuli that
 picks the layer, and an evaluation on the held-out stimuli that takes a resample ``pick``
 (indices into the split's test stimuli, with repetition) so that one function gives both the
-held-out value (``pick = arange``) and its bootstrap distribution. A ceiling is the same kind of
-evaluation, built from two halves of the repetitions.
+held-out value (``pick = arange``) and its bootstrap distribution; given a (resample, stimulus)
+array it returns one value per resample. A ceiling is the same kind of evaluation, built from
+two halves of the repetitions.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ class Split:
 @dataclass
 class Scored:
     """One metric on one layer and split: ``train`` picks the layer, ``test(pick)`` is the
-    value on a resample of the held-out stimuli."""
+    value on a resample of the held-out stimuli (one value per row of a 2-d ``pick``)."""
 
     train: float
     test: Evaluation
@@ -176,15 +177,49 @@ class UnitStats:
             return np.where(tiny, 0.0, cov / np.where(tiny, 1.0, norms))
 
 
+RESAMPLE_CHUNK = 32  # resamples evaluated at once by the vectorised evaluations
+
+
+def _chunks(picks: np.ndarray) -> list[np.ndarray]:
+    return np.array_split(picks, -(-len(picks) // RESAMPLE_CHUNK))
+
+
+def per_resample(evaluate: Evaluation) -> Evaluation:
+    """An evaluation of one resample, applied to every row of a (resample, stimulus) array."""
+
+    def apply(pick: np.ndarray):
+        pick = np.asarray(pick)
+        return evaluate(pick) if pick.ndim == 1 else np.array([evaluate(p) for p in pick])
+
+    return apply
+
+
+def resampled_r(a: np.ndarray, b: np.ndarray, pick: np.ndarray) -> np.ndarray:
+    """Pearson r between matching columns of ``a`` and ``b`` (stimulus, column) over the rows
+    ``pick``: (column,), or (resample, column) for a (resample, stimulus) ``pick``."""
+    pick = np.asarray(pick)
+    if pick.ndim == 1:
+        return pearson_columns(a[pick], b[pick])
+    return np.concatenate([pearson_columns(a[c], b[c], axis=1) for c in _chunks(pick)])
+
+
 def reliability_index(neural: Neural, test: np.ndarray, pick: np.ndarray) -> np.ndarray:
     """Per neuroid, the correlation of the noise-free response with the measured mean over
     the resampled held-out stimuli: √(Spearman–Brown(r̄)) with r̄ the split-half r averaged
-    over halvings (0 where the reliability is not positive). Computed once per resample and
-    shared by the metrics that use it."""
-    key = (test.tobytes(), pick.tobytes())
+    over halvings (0 where the reliability is not positive); one row per resample for a 2-d
+    ``pick``. Computed once per resample and shared by the metrics that use it."""
+    pick = np.asarray(pick)
+    key = (test.tobytes(), pick.tobytes(), pick.shape)
     if key not in neural._reliability:
-        first, second = neural.halves
-        rows = test[pick]
-        r = pearson_columns(first[:, rows], second[:, rows], axis=1).mean(axis=0)
+        first, second = (half[:, test] for half in neural.halves)
+        if pick.ndim == 1:
+            r = pearson_columns(first[:, pick], second[:, pick], axis=1).mean(axis=0)
+        else:
+            r = np.concatenate(
+                [
+                    pearson_columns(first[:, c], second[:, c], axis=2).mean(axis=0)
+                    for c in _chunks(pick)
+                ]
+            )
         neural._reliability[key] = np.sqrt(np.clip(spearman_brown(r), 0.0, None))
     return neural._reliability[key]

@@ -56,26 +56,35 @@ def _u_counts(w: np.ndarray) -> tuple[float, float, float]:
     return pairs, triples, quads
 
 
-def hsic(k: np.ndarray, m: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """Unbiased HSIC of two (linear-kernel) Gram matrices over the same stimuli (module doc);
-    ``weights``: integer multiplicity of each stimulus (a bootstrap resample)."""
-    n = k.shape[0]
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+def _zero_diagonal(k: np.ndarray) -> np.ndarray:
+    k = k.copy()
+    np.fill_diagonal(k, 0.0)
+    return k
+
+
+def _hsic(k: np.ndarray, m: np.ndarray, w: np.ndarray) -> float:
+    """``hsic`` of Gram matrices whose diagonals are already zero."""
     if np.count_nonzero(w) < 4:
         return np.nan
-    k, m = k.copy(), m.copy()
-    np.fill_diagonal(k, 0.0)
-    np.fill_diagonal(m, 0.0)
     a, c, b = _u_sums(k, m, w)
     count_a, count_c, count_b = _u_counts(w)
     return float(a / count_a + b / count_b - 2 * c / count_c)
 
 
+def hsic(k: np.ndarray, m: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Unbiased HSIC of two (linear-kernel) Gram matrices over the same stimuli (module doc);
+    ``weights``: integer multiplicity of each stimulus (a bootstrap resample)."""
+    w = np.ones(len(k)) if weights is None else np.asarray(weights, dtype=np.float64)
+    return _hsic(_zero_diagonal(k), _zero_diagonal(m), w)
+
+
 def cka(k: np.ndarray, m: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Linear CKA with unbiased HSIC (Kornblith et al. 2019 with Song et al.'s estimator) of
     the Gram matrices ``k`` and ``m`` of two representations of the same stimuli."""
-    denominator = hsic(k, k, weights) * hsic(m, m, weights)
-    return float(hsic(k, m, weights) / np.sqrt(denominator)) if denominator > 0 else np.nan
+    w = np.ones(len(k)) if weights is None else np.asarray(weights, dtype=np.float64)
+    k, m = _zero_diagonal(k), _zero_diagonal(m)
+    denominator = _hsic(k, k, w) * _hsic(m, m, w)
+    return float(_hsic(k, m, w) / np.sqrt(denominator)) if denominator > 0 else np.nan
 
 
 def correlation_rdm(gram: np.ndarray, row_sums: np.ndarray, n_features: int) -> np.ndarray:

@@ -33,6 +33,7 @@ from neuralign.alignment.base import (
     Split,
     UnitStats,
     reliability_index,
+    resampled_r,
 )
 from neuralign.fitting import fit_mapping
 from neuralign.metrics import pearson_columns
@@ -50,7 +51,7 @@ def _linear(kind: str, layer: Layer, neural: Neural, split: Split, spec: Alignme
     predicted, measured = predict(x[split.test]), y[split.test]
     return Scored(
         train=median_r(inner, y[split.train]),
-        test=lambda pick: median_r(predicted[pick], measured[pick]),
+        test=lambda pick: np.nanmedian(resampled_r(predicted, measured, pick), axis=-1),
     )
 
 
@@ -77,9 +78,12 @@ def score_one_to_one(layer: Layer, neural: Neural, split: Split, spec: Alignment
     train = np.mean([median_r(x[np.ix_(rows, best_units(s))], y[rows]) for s, rows in inner])
     chosen = x[np.ix_(split.test, best_units(first + second))]
     measured = y[split.test]
-    return Scored(train=float(train), test=lambda pick: median_r(chosen[pick], measured[pick]))
+    return Scored(
+        train=float(train),
+        test=lambda pick: np.nanmedian(resampled_r(chosen, measured, pick), axis=-1),
+    )
 
 
 def ceiling_per_neuroid_r(neural: Neural, split: Split, spec: AlignmentSpec):
     """median_j √ρ_j over the resampled held-out stimuli (module doc)."""
-    return lambda pick: float(np.nanmedian(reliability_index(neural, split.test, pick)))
+    return lambda pick: np.nanmedian(reliability_index(neural, split.test, pick), axis=-1)

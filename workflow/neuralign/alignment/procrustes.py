@@ -24,7 +24,15 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from neuralign.alignment.base import AlignmentSpec, Layer, Neural, Scored, Split, inner_folds
+from neuralign.alignment.base import (
+    AlignmentSpec,
+    Layer,
+    Neural,
+    Scored,
+    Split,
+    inner_folds,
+    per_resample,
+)
 from neuralign.alignment.kernels import centred_block
 
 
@@ -66,7 +74,9 @@ def score_procrustes(layer: Layer, neural: Neural, split: Split, spec: Alignment
     gram, y = layer.gram, neural.targets
     train = np.mean([cosine(*aligned(gram, y, a, b)) for a, b in inner_folds(split)])
     model, measured = aligned(gram, y, split.train, split.test)
-    return Scored(train=float(train), test=lambda pick: cosine(model[pick], measured[pick]))
+    return Scored(
+        train=float(train), test=per_resample(lambda pick: cosine(model[pick], measured[pick]))
+    )
 
 
 def ceiling_procrustes(neural: Neural, split: Split, spec: AlignmentSpec):
@@ -85,4 +95,4 @@ def ceiling_procrustes(neural: Neural, split: Split, spec: AlignmentSpec):
         power = np.where(valid, (y[pick] ** 2)[None], 0.0).sum()
         return float(np.sqrt(max(signal, 0.0) / power)) if power > 0 else np.nan
 
-    return ceiling
+    return per_resample(ceiling)

@@ -28,10 +28,17 @@ import dataclasses
 
 import numpy as np
 
-from neuralign.alignment.base import AlignmentSpec, Layer, Neural, Scored, Split
+from neuralign.alignment.base import (
+    AlignmentSpec,
+    Layer,
+    Neural,
+    Scored,
+    Split,
+    reliability_index,
+    resampled_r,
+)
 from neuralign.alignment.predictivity import median_r
 from neuralign.fitting import MappingSpec, fit_mapping
-from neuralign.metrics import pearson_columns, spearman_brown
 
 TARGET_CHUNK = 256  # units fitted at once: bounds the (alpha, stimulus, unit) LOO arrays
 
@@ -60,7 +67,7 @@ def score_reverse(layer: Layer, neural: Neural, split: Split, spec: AlignmentSpe
     actual = x[split.test]
     return Scored(
         train=median_r(loo, x[split.train]),
-        test=lambda pick: median_r(predicted[pick], actual[pick]),
+        test=lambda pick: np.nanmedian(resampled_r(predicted, actual, pick), axis=-1),
     )
 
 
@@ -76,16 +83,14 @@ def ceiling_reverse(neural: Neural, split: Split, spec: AlignmentSpec):
         )
         from_others[:, j] = predict(y[np.ix_(split.test, rest)])[:, 0]
     measured = y[split.test]
-    halves = [half[:, split.test] for half in neural.halves]
 
-    def ceiling(pick: np.ndarray) -> float:
-        split_half = pearson_columns(halves[0][:, pick], halves[1][:, pick], axis=1)
-        rho = spearman_brown(split_half.mean(axis=0))
-        r = pearson_columns(from_others[pick], measured[pick]) if n_neuroids > 1 else 0 * rho
+    def ceiling(pick: np.ndarray):
+        rho = reliability_index(neural, split.test, pick) ** 2  # SB(r̄), 0 where not positive
+        r = resampled_r(from_others, measured, pick) if n_neuroids > 1 else 0 * rho
         with np.errstate(invalid="ignore", divide="ignore"):
             others = np.clip(np.where(r > 0, r**2 / rho, 0.0), 0.0, 1 - 1e-12)
             snr = others / (1 - others) + rho / (1 - rho)
             value = np.where((rho > 0) & (rho < 1), np.sqrt(snr / (1 + snr)), np.nan)
-        return float(np.nanmedian(np.where(rho >= 1, 1.0, value)))
+        return np.nanmedian(np.where(rho >= 1, 1.0, value), axis=-1)
 
     return ceiling

@@ -105,7 +105,7 @@ def alignment_ceilings(
             for si, split in enumerate(splits):
                 evaluate = METRICS[name].ceiling(neural, split, spec)
                 per_split[mi, si] = evaluate(np.arange(len(split.test)))
-                boot[mi, :, si] = [evaluate(pick) for pick in picks[si]]
+                boot[mi, :, si] = evaluate(picks[si])
     available = neural.halves is not None
     return xr.Dataset(
         {
@@ -219,10 +219,7 @@ def _choose(train_value: np.ndarray, metrics: Sequence[str], layers) -> np.ndarr
 
 def _bootstrap(scored: np.ndarray, chosen: np.ndarray, picks: Sequence[np.ndarray]) -> np.ndarray:
     """Raw value (mean over splits of the chosen layer's held-out value) per resample."""
-    per_split = [
-        [scored[layer, si].test(pick) for pick in picks[si]] for si, layer in enumerate(chosen)
-    ]
-    return np.mean(per_split, axis=0)
+    return np.mean([scored[layer, si].test(picks[si]) for si, layer in enumerate(chosen)], axis=0)
 
 
 def _summaries(ds: xr.Dataset) -> dict[str, np.ndarray]:

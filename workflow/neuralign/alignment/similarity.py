@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuralign.alignment.base import AlignmentSpec, Layer, Neural, Scored, Split
+from neuralign.alignment.base import AlignmentSpec, Layer, Neural, Scored, Split, per_resample
 from neuralign.alignment.kernels import RankedPairs, centred_block, cka, hsic, rdm_spearman
 from neuralign.metrics import spearman_brown
 from neuralign.rsa import rdm
@@ -34,9 +34,12 @@ from neuralign.rsa import rdm
 def _centred(gram: np.ndarray, pick: np.ndarray):
     """Gram block of a resample's distinct stimuli, centred on the resample's mean, and the
     stimuli's multiplicities."""
-    weights = np.bincount(pick, minlength=len(gram))
+    weights = np.bincount(pick, minlength=len(gram)).astype(np.float64)
     distinct = np.flatnonzero(weights)
-    return centred_block(gram, distinct, distinct, pick), weights[distinct]
+    mean = gram @ weights / len(pick)  # x_i · μ, μ the resample's mean
+    centre = weights @ mean / len(pick)  # μ · μ
+    block = gram[np.ix_(distinct, distinct)] - mean[distinct][:, None] - mean[distinct] + centre
+    return block, weights[distinct]
 
 
 def score_cka(layer: Layer, neural: Neural, split: Split, spec: AlignmentSpec) -> Scored:
@@ -50,7 +53,7 @@ def score_cka(layer: Layer, neural: Neural, split: Split, spec: AlignmentSpec) -
         (k, weights), (m, _) = _centred(model_test, pick), _centred(brain_test, pick)
         return cka(k, m, weights)
 
-    return Scored(train=value, test=test)
+    return Scored(train=value, test=per_resample(test))
 
 
 def score_rsa(layer: Layer, neural: Neural, split: Split, spec: AlignmentSpec) -> Scored:
@@ -61,7 +64,9 @@ def score_rsa(layer: Layer, neural: Neural, split: Split, spec: AlignmentSpec) -
     n_test = len(split.test)
     return Scored(
         train=value,
-        test=lambda pick: rdm_spearman(held_model, held_brain, np.bincount(pick, minlength=n_test)),
+        test=per_resample(
+            lambda pick: rdm_spearman(held_model, held_brain, np.bincount(pick, minlength=n_test))
+        ),
     )
 
 
@@ -87,7 +92,7 @@ def ceiling_cka(neural: Neural, split: Split, spec: AlignmentSpec):
         total = hsic(ky, ky, w)
         return float(np.sqrt(signal / total)) if signal > 0 and total > 0 else np.nan
 
-    return ceiling
+    return per_resample(ceiling)
 
 
 def ceiling_rsa(neural: Neural, split: Split, spec: AlignmentSpec):
@@ -102,4 +107,4 @@ def ceiling_rsa(neural: Neural, split: Split, spec: AlignmentSpec):
         r = np.mean([rdm_spearman(a, b, weights) for a, b in ranked])
         return float(np.sqrt(max(spearman_brown(r), 0.0)))
 
-    return ceiling
+    return per_resample(ceiling)

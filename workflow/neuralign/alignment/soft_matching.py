@@ -36,8 +36,8 @@ from neuralign.alignment.base import (
     Split,
     UnitStats,
     reliability_index,
+    resampled_r,
 )
-from neuralign.metrics import pearson_columns
 
 TRANSPORT_LIMIT = 4096  # largest L of the L × L assignment problem
 
@@ -77,13 +77,13 @@ def score_soft_matching(layer: Layer, neural: Neural, split: Split, spec: Alignm
     matched_x = x[np.ix_(split.test, unit)]
     matched_y = y[split.test][:, neuroid]
 
-    def test(pick: np.ndarray) -> float:
-        r = pearson_columns(matched_x[pick], matched_y[pick])
-        return float(weight @ np.nan_to_num(r))  # a constant unit has no tuning: r = 0
+    def test(pick: np.ndarray):
+        r = resampled_r(matched_x, matched_y, pick)
+        return np.nan_to_num(r) @ weight  # a constant unit has no tuning: r = 0
 
     return Scored(train=float(train), test=test)
 
 
 def ceiling_soft_matching(neural: Neural, split: Split, spec: AlignmentSpec):
     """mean_j √ρ_j over the resampled held-out stimuli (module doc)."""
-    return lambda pick: float(np.nanmean(reliability_index(neural, split.test, pick)))
+    return lambda pick: np.nanmean(reliability_index(neural, split.test, pick), axis=-1)
