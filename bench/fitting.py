@@ -4,9 +4,17 @@ Synthetic features with latent structure (n stimuli × {1000, 20000} features) p
 neuroids; 10 shuffle splits, train 0.9. Prints, per feature count:
 - PLS-25: our NIPALS (target space iteration) vs sklearn's PLSRegression: speed-up and
   max |Δ median test r| over splits (targets: >= 10x, <= 1e-4);
-- ridge with per-neuroid LOO alphas: time at 20000 features relative to 1000 (target <= 2x).
+- ridge with per-neuroid LOO alphas: time at 20000 features relative to 1000 (target <= 2x);
+- with ``--ridgecv``: our ridge (float64, and with a float32 Gram matrix) against
+  scikit-learn's ``RidgeCV(alphas, alpha_per_target=True)`` on the same splits: speed-up
+  (target >= 2x) and max |Δ test r| per neuroid against float64 (target <= 1e-4);
+- with ``--panel``: the alignment metrics other than ridge and PLS (``neuralign.alignment``:
+  rsa, cka, procrustes, soft_matching, reverse, one_to_one; ceilings computed beforehand, as
+  once per dataset) on the same layers (the two feature counts) and splits, as a multiple of
+  the ridge fits there (target <= 2x); responses get 4 repetitions.
 
 Usage: python bench/fitting.py [--stimuli 3200] [--splits 10] [--device cpu] [--ridge-only]
+       [--ridgecv] [--panel]
 """
 
 from __future__ import annotations
@@ -19,15 +27,22 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.cross_decomposition import PLSRegression
+from sklearn.linear_model import RidgeCV
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
+from neuralign.alignment import (  # noqa: E402
+    AlignmentSpec,
+    alignment_ceilings,
+    score_alignment,
+)
 from neuralign.fitting import shuffle_splits  # noqa: E402
 from neuralign.metrics import pearson_columns  # noqa: E402
 from neuralign.pls import fit_pls  # noqa: E402
 from neuralign.ridge import fit_ridge_loo  # noqa: E402
 
 ALPHAS = np.logspace(-3, 3, 13)
+NEW_METRICS = ["rsa", "cka", "procrustes", "soft_matching", "reverse", "one_to_one"]
 
 
 def data(n: int, p: int, t: int, seed: int = 0):
@@ -36,6 +51,12 @@ def data(n: int, p: int, t: int, seed: int = 0):
     x = latent @ rng.normal(size=(50, p)) + rng.normal(size=(n, p))
     y = latent @ rng.normal(size=(50, t)) + 5 * rng.normal(size=(n, t))
     return x.astype(np.float64), y
+
+
+def scaled_alphas(x_train: np.ndarray) -> np.ndarray:
+    """The relative alpha grid in units of the mean eigenvalue of the centred Gram matrix."""
+    centred = x_train - x_train.mean(0)
+    return ALPHAS * float((centred**2).sum() / min(centred.shape))
 
 
 def timed(fn, *args, **kwargs):
@@ -56,8 +77,9 @@ def run(n: int, p: int, splits, device: str, pls: bool = True) -> dict:
     for train, test in splits:
         if pls:
             pls_split(out, x, y, train, test, device)
-        scale = float(((x[train] - x[train].mean(0)) ** 2).sum() / min(len(train), p))
-        _, t_ridge = timed(fit_ridge_loo, x[train], y[train], ALPHAS * scale, device=device)
+        _, t_ridge = timed(
+            fit_ridge_loo, x[train], y[train], scaled_alphas(x[train]), device=device
+        )
         out["ridge"] += t_ridge
     return out
 
@@ -72,6 +94,45 @@ def pls_split(out: dict, x, y, train, test, device: str) -> None:
     out["delta"] = max(out["delta"], delta)
 
 
+def ridgecv(x, y, splits, device: str) -> dict:
+    """Per split: our ridge in float64, with a float32 Gram matrix, and RidgeCV; times and
+    the largest |Δ r| per neuroid on held-out stimuli against our float64 fit."""
+    out = {"f64": 0.0, "f32": 0.0, "sklearn": 0.0, "delta_f32": 0.0, "delta_sklearn": 0.0}
+    for train, test in splits:
+        alphas = scaled_alphas(x[train])
+        f64, t64 = timed(fit_ridge_loo, x[train], y[train], alphas, device=device)
+        f32, t32 = timed(
+            fit_ridge_loo, x[train], y[train], alphas, device=device, gram_dtype=torch.float32
+        )
+        ref, tref = timed(RidgeCV(alphas=alphas, alpha_per_target=True).fit, x[train], y[train])
+        out["f64"] += t64
+        out["f32"] += t32
+        out["sklearn"] += tref
+        r64 = pearson_columns(f64.predict(x[test]), y[test])
+        for key, fit in (("delta_f32", f32), ("delta_sklearn", ref)):
+            delta = np.abs(pearson_columns(fit.predict(x[test]), y[test]) - r64).max()
+            out[key] = max(out[key], float(delta))
+    return out
+
+
+def panel(features: dict, y, splits, n_stimuli: int, device: str) -> dict:
+    """Times of the new alignment metrics and of ridge on the same layers and splits."""
+    rng = np.random.default_rng(1)
+    responses = y[..., None] + rng.normal(scale=2.0, size=(*y.shape, 4))
+    spec = AlignmentSpec(n_splits=len(splits), train_size=0.9, split_seed=1)
+    ceilings, t_ceilings = timed(alignment_ceilings, responses, None, NEW_METRICS, spec)
+    _, t_new = timed(score_alignment, features, responses, None, NEW_METRICS, spec, ceilings)
+    t_ridge = 0.0
+    targets = responses.mean(axis=2)
+    for x in features.values():
+        for train, _ in splits:
+            _, t = timed(
+                fit_ridge_loo, x[train], targets[train], scaled_alphas(x[train]), device=device
+            )
+            t_ridge += t
+    return {"new": t_new, "ridge": t_ridge, "ceilings": t_ceilings}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stimuli", type=int, default=3200)
@@ -79,6 +140,8 @@ def main() -> None:
     parser.add_argument("--features", type=int, nargs=2, default=[1000, 20000])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--ridge-only", action="store_true", help="skip the PLS comparison")
+    parser.add_argument("--ridgecv", action="store_true", help="ridge against sklearn RidgeCV")
+    parser.add_argument("--panel", action="store_true", help="new alignment metrics vs ridge")
     args = parser.parse_args()
     splits = shuffle_splits(args.stimuli, None, args.splits, 0.9, seed=1)
     print(
@@ -98,6 +161,25 @@ def main() -> None:
     low, high = args.features
     ratio = results[high]["ridge"] / results[low]["ridge"]
     print(f"ridge time at {high} / {low} features: {ratio:.2f} (target <= 2)")
+    if args.ridgecv:
+        x, y = data(args.stimuli, high, 168)
+        r = ridgecv(x, y, splits, args.device)
+        print(
+            f"{high} features, RidgeCV {r['sklearn']:.1f} s; ours float64 {r['f64']:.1f} s "
+            f"({r['sklearn'] / r['f64']:.2f}x), float32 Gram {r['f32']:.1f} s "
+            f"({r['sklearn'] / r['f32']:.2f}x, target >= 2); max |delta r| vs float64: "
+            f"float32 Gram {r['delta_f32']:.1e} (target <= 1e-4), RidgeCV {r['delta_sklearn']:.1e}"
+        )
+    if args.panel:
+        features = {f"{p}_features": data(args.stimuli, p, 168)[0] for p in args.features}
+        y = data(args.stimuli, low, 168)[1]
+        r = panel(features, y, splits, args.stimuli, args.device)
+        print(
+            f"alignment metrics {', '.join(NEW_METRICS)}: {r['new']:.1f} s on layers "
+            f"{list(features)}; ridge there {r['ridge']:.1f} s; ratio "
+            f"{r['new'] / r['ridge']:.2f} (target <= 2); ceilings (once per dataset) "
+            f"{r['ceilings']:.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -64,3 +64,16 @@ def test_bad_alphas_rejected(alphas):
 def test_mismatched_shapes_rejected():
     with pytest.raises(ValueError, match="share n"):
         fit_ridge_loo(np.zeros((10, 3)), np.zeros((9, 2)), [1.0])
+
+
+def test_float32_gram_agrees_with_float64():
+    """On the project's grid (alphas relative to the mean Gram eigenvalue, from 1e-3)."""
+    import torch
+
+    x, y, x_new = problem(60, 400, seed=4)
+    centred = x - x.mean(axis=0)
+    alphas = np.logspace(-3, 3, 13) * (centred**2).sum() / min(centred.shape)
+    fit64 = fit_ridge_loo(x, y, alphas)
+    fit32 = fit_ridge_loo(x, y, alphas, gram_dtype=torch.float32)
+    np.testing.assert_array_equal(fit32.alpha, fit64.alpha)
+    np.testing.assert_allclose(fit32.predict(x_new), fit64.predict(x_new), rtol=1e-4, atol=1e-4)

@@ -102,6 +102,18 @@ def predictivity_column(scores: pd.DataFrame) -> str:
     return "ceiled" if scores["ceiled"].notna().any() else "raw"
 
 
+def quadratic_trend(ax: plt.Axes, table: pd.DataFrame, column: str) -> None:
+    """Quadratic fit of ``column`` on ImageNet top-1 over the trained models that have both
+    (three or more), as in the paper's figure 1."""
+    trained = table[
+        (table["family"] != "untrained") & table[column].notna() & table["imagenet_top1"].notna()
+    ]
+    if len(trained) >= 3:
+        coef = np.polyfit(trained["imagenet_top1"], trained[column], 2)
+        x = np.linspace(trained["imagenet_top1"].min(), trained["imagenet_top1"].max(), 100)
+        ax.plot(x, np.polyval(coef, x), color="black", lw=1, label="quadratic trend (trained)")
+
+
 def accuracy_vs_predictivity(scores: pd.DataFrame, title: str) -> plt.Figure:
     """ImageNet top-1 (x) against ceiled predictivity (y) with 95% CIs, coloured by family;
     raw r when the dataset has no noise ceiling (the axis label says so). Models without a
@@ -114,11 +126,7 @@ def accuracy_vs_predictivity(scores: pd.DataFrame, title: str) -> plt.Figure:
     fig.set_layout_engine("constrained")
     [(ax, strip)] = accuracy_axes(fig, scores)
     family_points(ax, scores, column, strip)
-    trained = scores[(scores["family"] != "untrained") & scores["imagenet_top1"].notna()]
-    if len(trained) >= 3:  # quadratic trend over trained models, as in the paper's figure 1
-        coef = np.polyfit(trained["imagenet_top1"], trained[column], 2)
-        x = np.linspace(trained["imagenet_top1"].min(), trained["imagenet_top1"].max(), 100)
-        ax.plot(x, np.polyval(coef, x), color="black", lw=1, label="quadratic trend (trained)")
+    quadratic_trend(ax, scores, column)
     ax.axvline(THRESHOLD, color="black", ls=":", lw=1)
     ax.set_xlabel("ImageNet top-1 accuracy (%)")
     if column == "ceiled":
@@ -132,14 +140,19 @@ def accuracy_vs_predictivity(scores: pd.DataFrame, title: str) -> plt.Figure:
 
 
 def accuracy_correlations(
-    scores: pd.DataFrame, n_bootstrap: int = 1000, seed: int = 0, threshold: float = THRESHOLD
+    scores: pd.DataFrame,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    threshold: float = THRESHOLD,
+    column: str | None = None,
 ) -> pd.DataFrame:
-    """Spearman correlation of ImageNet top-1 with ceiled predictivity (raw r when the dataset
-    has no noise ceiling: ``predictivity`` says which), with 95% bootstrap CIs over models: over
-    all trained models below and above ``threshold`` (family "all trained"), then within each
-    trained family over its whole top-1 range (range "all"; families in ``FAMILY_COLOURS``
-    order). Only models with a top-1 count; fewer than three models give NaN."""
-    column = predictivity_column(scores)
+    """Spearman correlation of ImageNet top-1 with ``column`` (default: ceiled predictivity, raw
+    r when the dataset has no noise ceiling; ``predictivity`` says which), with 95% bootstrap
+    CIs over models: over all trained models below and above ``threshold`` (family "all
+    trained", the first two rows), then within each trained family over its whole top-1 range
+    (range "all"; families in ``FAMILY_COLOURS`` order). Only models with a top-1 count; fewer
+    than three models give NaN."""
+    column = column or predictivity_column(scores)
     trained = scores[(scores["family"] != "untrained") & scores["imagenet_top1"].notna()]
     rng = np.random.default_rng(seed)
     parts = [
