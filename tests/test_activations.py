@@ -110,6 +110,15 @@ def test_failed_extraction_leaves_no_file(resnet, images, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_container_that_never_runs_as_one_module_is_refused_by_name(images, tmp_path):
+    coat = load_model("timm-untrained:coat_lite_tiny")  # its stages are walked block by block
+    with pytest.raises(ValueError, match=r"\['serial_blocks1'\] never ran.*model_layers"):
+        extract(coat, images[:2], ["serial_blocks1"], tmp_path / "x.nc")
+    assert list(tmp_path.iterdir()) == []
+    ds = extract(coat, images[:2], ["serial_blocks1.1"], tmp_path / "y.nc")
+    assert ds["serial_blocks1.1"].shape[0] == 2
+
+
 def test_untrained_models_are_seeded(resnet):
     assert load_model("timm-untrained:resnet18").weights_sha256 == resnet.weights_sha256
 

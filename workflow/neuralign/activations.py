@@ -306,11 +306,24 @@ class _Runner:
                     batch = batch.contiguous(memory_format=torch.channels_last)
                 with amp:
                     self.module(batch)
+                _check_captured(self.layers, captured)
                 yield start, {layer: captured.pop(layer) for layer in self.layers}
                 start += len(batch)
         finally:
             for hook in hooks:
                 hook.remove()
+
+
+def _check_captured(layers: list[str], captured: dict) -> None:
+    """Refuse layers whose module never ran in the forward pass (e.g. a ModuleList whose blocks
+    the model calls one by one): their hooks never fire."""
+    silent = [layer for layer in layers if layer not in captured]
+    if silent:
+        raise ValueError(
+            f"layer(s) {silent} never ran in the model's forward pass (a container whose "
+            "children the model calls one by one has no output of its own); name layers that "
+            "run, e.g. the last block of each stage, in config activations.model_layers"
+        )
 
 
 def _progress(loader, enabled: bool, total: int):
