@@ -32,7 +32,15 @@ def test_quick_run_reports_every_stage(tmp_path):
     assert "Predicted cost of the paper config" in run.stdout
     result = json.loads(out.read_text())
     assert result["quick"] is True
-    stages = {"extraction", "majajhong_fits", "map_fits", "attribution", "imagenet", "god"}
+    stages = {
+        "extraction",
+        "majajhong_fits",
+        "map_fits",
+        "attribution",
+        "imagenet",
+        "god_extraction",
+        "god_fits",
+    }
     for key in ("cpu_single_thread_s", "gpu_s"):
         assert set(result["cost"][key]) == stages
         assert all(v >= 0 for v in result["cost"][key].values())
