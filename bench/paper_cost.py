@@ -539,7 +539,8 @@ def assumptions(config: dict, cores: int) -> list[str]:
         f"loader workers); timm's table: {GPU_SOURCE}; architectures it lacks are predicted "
         "from a log-log fit of images/s on GMACs over the stored rows; our batch is "
         f"{config['activations']['batch_size']} without AMP, so the table is optimistic for "
-        "small models",
+        "small models; decoding was timed on 256 px PNGs (ImageNet's larger JPEGs decode "
+        "slower, which only matters where the loader bound applies)",
         f"GPU fits: the CPU fit seconds scaled by an assumed sustained float64 rate of "
         f"{GPU_FP64_FLOPS / 1e12:.0f} TFLOP/s over this machine's one-thread float64 matmul "
         "rate (not measured on a GPU: no GPU was available)",
@@ -685,11 +686,19 @@ def main(argv=None) -> dict:
     print("\n".join(f"- {note}" for note in notes))
     coef, alt = measured["extraction_coef"], measured["extraction_coef_with_params"]
     unreached = {w.id: w.unreached for w in works if w.unreached}
+    from_flops = [m["id"] for m in cost["per_model"] if m["gpu_rate_source"] != "timm table"]
+    for device in ("cpu", "gpu"):
+        ranked = sorted(cost["per_model"], key=lambda m, d=device: -sum(m[d].values()))[:5]
+        print(
+            f"largest {device.upper()} costs: "
+            + ", ".join(f"{m['id']} {sum(m[device].values()) / 60:.1f} min" for m in ranked)
+        )
     print(
         f"\nextraction cost model (one thread): s/image = {coef[0]:.4f} + {coef[1]:.5f} x GFLOPs; "
         f"with parameters: {alt[0]:.4f} + {alt[1]:.5f} x GFLOPs + {alt[2]:.6f} x Mparams, "
         f"which gives CPU {hours(with_params['cpu_total_single_thread_s'])} (one thread) and "
         f"GPU {hours(with_params['gpu_total_s'])}\n"
+        f"GPU images/s predicted from FLOPs (not in timm's table): {from_flops or 'none'}\n"
         f"layers never called in a forward pass (containers; no output, not counted): "
         f"{unreached or 'none'}\n"
         f"load before: {measured['uptime_before']}\nload after:  {measured['uptime_after']}\n"
