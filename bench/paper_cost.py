@@ -716,6 +716,7 @@ def main(argv=None) -> dict:
         "assumptions": notes,
     }
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1, default=_jsonable))
     return result
 
