@@ -19,15 +19,16 @@ Three parts, all in one run:
    (``neuralign.fitting.fit_mapping`` for MajajHong2015, ``neuralign.maps.fit_linear`` for the
    Arcaro maps, ``neuralign.fmri.fit_subject`` for one GOD subject) on random data of the
    paper's shapes.
-3. **Prediction.** Extraction seconds per image are fitted against GFLOPs and parameters
-   (non-negative least squares, so the cost never falls as FLOPs grow) and predicted for every
-   model; fit times are interpolated in the layer width. The whole config is summed:
-   MajajHong2015 IT (3200 images, 10 splits), both Arcaro monkeys (14 images, nested
-   leave-one-image-out, ridge and PLS, gradient attributions), GOD for the two fMRI models
-   (1250 images, 5 subjects), and the ImageNet evaluation (50000 images) of the models the
-   config measures. The GPU prediction takes inference throughput from timm's published table
-   (``bench/timm_gpu_throughput.csv``) and the fits from an assumed GPU float64 rate; every
-   assumption is printed.
+3. **Prediction.** Extraction seconds per image are fitted against GFLOPs (non-negative least
+   squares, so the cost never falls as FLOPs grow; a fit on GFLOPs and parameters is printed
+   beside it) and predicted for every model; fit times are interpolated in the layer width
+   (GOD's are timed on 2 of its 8 layers and scaled: they are linear in the layers). The
+   whole config is summed: MajajHong2015 IT (3200 images, 10 splits), both Arcaro monkeys
+   (14 images, nested leave-one-image-out, ridge and PLS, gradient attributions), GOD for the
+   two fMRI models (1250 images, 5 subjects), and the ImageNet evaluation (50000 images) of
+   the models the config measures. The GPU prediction takes inference throughput from timm's
+   published table (``bench/timm_gpu_throughput.csv``) and the fits from an assumed GPU
+   float64 rate; every assumption is printed.
 
 Usage: python bench/paper_cost.py [--quick] [--json FILE]
 ``--quick`` (a smoke run of well under a minute) measures two small models on a few images,
@@ -529,7 +530,7 @@ def assumptions(config: dict, cores: int) -> list[str]:
         f"{GOD_VOXELS} (the published files are not on this machine)",
         f"ImageNet evaluation: {IMAGENET_VAL} images per model the config measures "
         "(imagenet.evaluate); same seconds per image as the extraction path",
-        "extraction seconds per image: non-negative least squares on GFLOPs and parameters over "
+        "extraction seconds per image: non-negative least squares on GFLOPs over "
         "the measured spread (random weights; weights do not change the time), PNG inputs of "
         "256 px; dataset preparation, downloads and figures are not counted",
         f"CPU node: this machine measured with 1 thread; a node with C cores runs C such jobs "
