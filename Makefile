@@ -23,8 +23,11 @@ demo: $(STAMP)
 	$(BIN)/snakemake --cores all --configfile config/demo.yaml
 	$(BIN)/snakemake --cores all --configfile config/demo.yaml --report results/report.html
 
+# Test modules run on TEST_WORKERS processes (pytest-xdist), each module on one of them, so
+# that a module's shared workflow run is made once.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slurm"
+	$(BIN)/python -m pytest -m "not slurm" -n $(TEST_WORKERS) --dist loadfile
 
 # As root on Debian/Ubuntu: installs slurm-wlm and munge if missing, starts a one-node cluster
 # in a temporary directory, runs the demo workflow through profiles/slurm, stops every daemon.

@@ -72,7 +72,7 @@ def test_brainscore_layer_choice_uses_the_layer_chosen_on_another_dataset(
         "datasets": ["cowley2023_v4_210325"],
         "models": ["untrained_resnet18"],
         "demo": {"n_stimuli": 120, "n_neurons": 6, "n_repetitions": 4, "image_size": 64},
-        "activations": {"layers": ["layer1", "layer4"]},
+        "activations": {"layers": ["layer1", "layer4"], "image_size": 64},
         "fitting": {"n_splits": 3, "n_bootstrap": 100, "select_layer_on": "demo"},
     }
     run_snakemake(config, env={"NEURALIGN_MIRROR": str(mirror)})
