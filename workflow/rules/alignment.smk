@@ -14,7 +14,9 @@ rule alignment_ceilings:
         dataset=one_of(METRIC_DATASETS),
     conda:
         "../../envs/neuralign.yaml"
-    threads: 2
+    # one thread: the panel is many small decompositions and per-resample evaluations, which
+    # multithreaded BLAS slows down (20x measured on a shared 2-core machine); jobs run side by side
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
@@ -41,7 +43,7 @@ rule alignment_fit:
         dataset=one_of(METRIC_DATASETS),
     conda:
         "../../envs/neuralign.yaml"
-    threads: 2
+    threads: 1  # as alignment_ceilings
     resources:
         mem_mb=8000,
         runtime=120,
