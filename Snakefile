@@ -26,6 +26,7 @@ include: "workflow/rules/datasets.smk"
 include: "workflow/rules/activations.smk"
 include: "workflow/rules/fitting.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/alignment.smk"
 include: "workflow/rules/maps.smk"
 include: "workflow/rules/fmri.smk"
 include: "workflow/rules/harmonizer.smk"
@@ -37,6 +38,7 @@ rule all:
     default_target: True
     input:
         all_targets(),
+        metric_targets(),
         maps_targets(),
         fmri_targets(),
         harmonizer_targets(),

@@ -11,10 +11,14 @@ neuroids; 10 shuffle splits, train 0.9. Prints, per feature count:
 - with ``--panel``: the alignment metrics other than ridge and PLS (``neuralign.alignment``:
   rsa, cka, procrustes, soft_matching, reverse, one_to_one; ceilings computed beforehand, as
   once per dataset) on the same layers (the two feature counts) and splits, as a multiple of
-  the ridge fits there (target <= 2x); responses get 4 repetitions.
+  the ridge fits there (target <= 2x); responses get 4 repetitions; ``--breakdown`` adds
+  each metric's time alone (its own Gram matrix included) to see which dominates.
+``--threads N`` caps torch's and BLAS's threads (on a machine shared with other jobs,
+multithreaded BLAS makes the panel's many small operations much slower: measure both parts
+at the same setting).
 
 Usage: python bench/fitting.py [--stimuli 3200] [--splits 10] [--device cpu] [--ridge-only]
-       [--ridgecv] [--panel]
+       [--ridgecv] [--panel [--breakdown]] [--threads N]
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import numpy as np
 import torch
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.linear_model import RidgeCV
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
@@ -115,13 +120,17 @@ def ridgecv(x, y, splits, device: str) -> dict:
     return out
 
 
-def panel(features: dict, y, splits, n_stimuli: int, device: str) -> dict:
+def panel(features: dict, y, splits, device: str, breakdown: bool = False) -> dict:
     """Times of the new alignment metrics and of ridge on the same layers and splits."""
     rng = np.random.default_rng(1)
     responses = y[..., None] + rng.normal(scale=2.0, size=(*y.shape, 4))
     spec = AlignmentSpec(n_splits=len(splits), train_size=0.9, split_seed=1)
     ceilings, t_ceilings = timed(alignment_ceilings, responses, None, NEW_METRICS, spec)
     _, t_new = timed(score_alignment, features, responses, None, NEW_METRICS, spec, ceilings)
+    alone = {}
+    for metric in NEW_METRICS if breakdown else ():
+        own = ceilings.sel(metric=[metric])
+        alone[metric] = timed(score_alignment, features, responses, None, [metric], spec, own)[1]
     t_ridge = 0.0
     targets = responses.mean(axis=2)
     for x in features.values():
@@ -130,7 +139,7 @@ def panel(features: dict, y, splits, n_stimuli: int, device: str) -> dict:
                 fit_ridge_loo, x[train], targets[train], scaled_alphas(x[train]), device=device
             )
             t_ridge += t
-    return {"new": t_new, "ridge": t_ridge, "ceilings": t_ceilings}
+    return {"new": t_new, "ridge": t_ridge, "ceilings": t_ceilings, "alone": alone}
 
 
 def main() -> None:
@@ -142,7 +151,12 @@ def main() -> None:
     parser.add_argument("--ridge-only", action="store_true", help="skip the PLS comparison")
     parser.add_argument("--ridgecv", action="store_true", help="ridge against sklearn RidgeCV")
     parser.add_argument("--panel", action="store_true", help="new alignment metrics vs ridge")
+    parser.add_argument("--breakdown", action="store_true", help="--panel: each metric alone")
+    parser.add_argument("--threads", type=int, default=None, help="torch and BLAS threads")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        threadpool_limits(args.threads)
     splits = shuffle_splits(args.stimuli, None, args.splits, 0.9, seed=1)
     print(
         f"machine: {torch.get_num_threads()} threads, device {args.device}, torch "
@@ -173,13 +187,15 @@ def main() -> None:
     if args.panel:
         features = {f"{p}_features": data(args.stimuli, p, 168)[0] for p in args.features}
         y = data(args.stimuli, low, 168)[1]
-        r = panel(features, y, splits, args.stimuli, args.device)
+        r = panel(features, y, splits, args.device, args.breakdown)
         print(
             f"alignment metrics {', '.join(NEW_METRICS)}: {r['new']:.1f} s on layers "
             f"{list(features)}; ridge there {r['ridge']:.1f} s; ratio "
             f"{r['new'] / r['ridge']:.2f} (target <= 2); ceilings (once per dataset) "
             f"{r['ceilings']:.1f} s"
         )
+        if r["alone"]:
+            print("each alone: " + ", ".join(f"{m} {t:.1f} s" for m, t in r["alone"].items()))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,14 @@ TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
         ({"datasets": ["dmeo"]}, ["unknown dataset 'dmeo'", "did you mean 'demo'"]),
         ({"fitting": {"ceiling_formula": "r/sqrt(c)"}}, ["ceiling_formula", "r/c"]),
         ({"activations": {"reduction": {"method": "pca"}}}, ["needs 'activations.pca_images'"]),
+        (
+            {"metrics": ["cka", "procrustess"]},
+            ["config 'metrics': unknown metric 'procrustess'", "did you mean 'procrustes'"],
+        ),
+        (
+            {"metrics": ["cka"], "fitting": {"cv": "loso"}},
+            ["config 'metrics' needs held-out sets", "'fitting.cv'"],
+        ),
     ],
     ids=[
         "misspelt-key",
@@ -47,6 +55,8 @@ TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
         "unknown-dataset",
         "bad-value",
         "pca-without-images",
+        "unknown-metric",
+        "metrics-with-loso",
     ],
 )
 def test_bad_config_fails_before_any_job(run_snakemake, tmp_path, change, expected):

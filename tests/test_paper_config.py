@@ -23,6 +23,7 @@ MODEL_TABLE = REPO / "config" / "models.tsv"
 GPU_RULES = {
     "activations",
     "fit",
+    "alignment_fit",
     "fmri_activations",
     "fmri_fit",
     "map_activations",
@@ -127,6 +128,7 @@ def test_fresh_clone_dry_run_downloads_public_files_and_leaves_out_gated_stages(
     # the rest runs: every model scored, the Arcaro maps, with GPUs for the GPU stages
     assert {"majajhong2015_dataset", "activations", "fit", "scores"} <= rules
     assert {"arcaro_dataset", "map_fit", "figure_map_panel"} <= rules
+    assert {"alignment_ceilings", "alignment_fit", "metric_trends", "figure_metric_panel"} <= rules
     for rule, resources in jobs:
         assert ("gpu=1" in resources) == (rule in GPU_RULES), (rule, resources)
     n_models = len(pd.read_csv(MODEL_TABLE, sep="\t", comment="#"))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from neuralign import harmonized_models
+from neuralign.alignment import METRICS
 from neuralign.datasets import cowley2023, majajhong2015
 from neuralign.layers import LayerError, resolve_layers
 from neuralign.models import ModelError, build_architecture, check_source
@@ -205,3 +206,23 @@ def check_layer_config(activations: Mapping, table: pd.DataFrame, models: list[s
             resolve_layers(build_architecture(source), spec, model)
         except (ModelError, LayerError) as err:
             raise ConfigError(f"config 'activations' layers: {err}") from err
+
+
+def check_metrics(metrics: list[str], cv: str) -> None:
+    """Config ``metrics``: registered alignment metrics (``neuralign.alignment.METRICS``),
+    each at most once, and outer splits with held-out sets of several stimuli."""
+    unknown = [name for name in metrics if name not in METRICS]
+    if unknown:
+        raise ConfigError(
+            f"config 'metrics': unknown metric {unknown[0]!r}; "
+            f"{_choices(unknown[0], METRICS)} (an empty list runs no alignment panel)"
+        )
+    repeated = sorted({name for name in metrics if metrics.count(name) > 1})
+    if repeated:
+        raise ConfigError(f"config 'metrics': {', '.join(repeated)} given more than once")
+    if metrics and cv == "loso":
+        raise ConfigError(
+            "config 'metrics' needs held-out sets of several stimuli (CKA, RSA and Procrustes "
+            "compare held-out stimuli with each other): set 'fitting.cv' to shuffle or kfold, "
+            "or 'metrics: []'"
+        )

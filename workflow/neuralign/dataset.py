@@ -127,6 +127,12 @@ def open_dataset(path: str | os.PathLike) -> xr.Dataset:
     return validate_dataset(open_netcdf(path), str(path))
 
 
+def strata(ds: xr.Dataset) -> np.ndarray | None:
+    """The labels that stratify the cross-validation splits: each stimulus's ``object``, when
+    the dataset has that coordinate."""
+    return ds["object"].values if "object" in ds.coords else None
+
+
 def stimulus_images(ds: xr.Dataset, dataset_path: str | os.PathLike) -> list[str]:
     """The stimulus image files of the dataset read from ``dataset_path`` (``image_path`` is
     relative to its folder), each decoded once so that a missing or replaced image stops the

@@ -4,7 +4,7 @@ import torch
 
 from neuralign.activations import layer_arrays
 from neuralign.artifacts import open_netcdf, write_netcdf
-from neuralign.dataset import open_dataset
+from neuralign.dataset import open_dataset, strata
 from neuralign.fitting import MappingSpec, fit_model
 from neuralign.logs import log_to
 from neuralign.provenance import job_provenance
@@ -27,7 +27,6 @@ def main(
     ceiling = open_netcdf(ceiling_path)
     ceiling_values = ceiling["ceiling"].values
     ceiling_source = ceiling.attrs.get("ceiling_source", ceiling.attrs.get("method", ""))
-    strata = ds["object"].values if "object" in ds.coords else None
     fixed_layer = None
     if layer_source:
         source = open_netcdf(layer_source)
@@ -36,7 +35,7 @@ def main(
     fit = fit_model(
         layer_arrays(activations),
         ds["responses"].values,
-        strata,
+        strata(ds),
         ceiling_values,
         cv=options["cv"],
         fixed_layer=fixed_layer,

@@ -10,8 +10,8 @@ two halves of the repetitions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 
 import numpy as np
@@ -46,6 +46,19 @@ class AlignmentSpec:
     unit_seed: int = 0
     inner_seed: int = 0
     mapping: MappingSpec = field(default_factory=MappingSpec)
+
+    @classmethod
+    def from_options(cls, options: Mapping) -> AlignmentSpec:
+        """The spec of a flat options dict: this class's fields, and ``MappingSpec``'s
+        (except ``kind``, which each metric sets) for ``mapping``."""
+        mapping_keys = ("relative_alphas", "pls_components", "inner_folds", "device")
+        mapping = MappingSpec(**{k: options[k] for k in mapping_keys if k in options})
+        mapping = replace(mapping, relative_alphas=tuple(mapping.relative_alphas))
+        own = {f.name for f in fields(cls)} - {"mapping"}
+        unknown = set(options) - own - set(mapping_keys)
+        if unknown:
+            raise ValueError(f"unknown alignment options {sorted(unknown)}; valid: {sorted(own)}")
+        return cls(**{k: v for k, v in options.items() if k in own}, mapping=mapping)
 
 
 @dataclass
