@@ -15,6 +15,7 @@ import xarray as xr
 import yaml
 from conftest import REPO, read_only, run_workflow, snakemake_command, snakemake_env
 
+from neuralign.alignment import METRICS
 from neuralign.artifacts import KEYS, read_provenance
 from neuralign.cache import entry_path, sidecar_path
 from neuralign.download import sha256_file
@@ -52,6 +53,8 @@ DEMO = {
         "n_bootstrap": 100,
     },
     "harmonizer": {"demo": {"enabled": True, "n_train": 64, "n_test": 32, "epochs": 1}},
+    "metrics": sorted(METRICS),
+    "metric_panel": {"n_splits": 2, "n_bootstrap": 100},
 }
 MODEL = "untrained_resnet18"
 ACTIVATIONS = f"results/activations/demo/{MODEL}.nc"
@@ -108,6 +111,7 @@ def test_every_artifact_says_what_produced_it(demo):
     stages = {path.relative_to(results).parts[0] for path in found}
     assert stages == {
         "activations",
+        "alignment",
         "cache",
         "ceilings",
         "datasets",
@@ -129,12 +133,25 @@ def test_every_artifact_says_what_produced_it(demo):
         assert provenance["git_describe"], where
         assert provenance["dataset"], where
         parts = where.parts
-        if parts[1] in ("activations", "fits", "maps", "fmri") and path.suffix == ".nc":
+        if (
+            parts[1] in ("activations", "alignment", "fits", "maps", "fmri")
+            and path.suffix == ".nc"
+        ):
             assert provenance["model"] == path.stem, where  # results/<stage>/<x>/<model>.nc
         if parts[1] in ("datasets", "ceilings", "activations", "fits", "maps", "scores"):
-            assert provenance["dataset"] == parts[2].removesuffix(path.suffix), where
+            name = parts[2].removesuffix(path.suffix).removesuffix("_metrics")
+            assert provenance["dataset"] == name, where
     rules = {read_provenance(path)["rule"] for path in found}
-    assert {"demo_dataset", "ceiling", "fit", "scores", "map_fit", "harmonizer_demo"} <= rules
+    assert {
+        "demo_dataset",
+        "ceiling",
+        "fit",
+        "scores",
+        "map_fit",
+        "harmonizer_demo",
+        "alignment_fit",
+        "metric_scores",
+    } <= rules
     # the cache's entries are recorded with their size and sha256
     for entry in (results / "cache").rglob("*.nc"):
         record = yaml.safe_load(sidecar_path(entry).read_text())
@@ -147,7 +164,8 @@ def test_the_config_hash_changes_with_the_rules_options_and_only_then(copy):
     before = {path: read_provenance(path) for path in artifacts(results)}
     mtimes = {path: path.stat().st_mtime_ns for path in before}
     config = yaml.safe_load((copy / "config.yaml").read_text())
-    config["fitting"]["n_bootstrap"] = 150  # read by rules ceiling, fit, accuracy_correlations
+    # read by rules ceiling, fit, accuracy_correlations and metric_trends (its trend CIs)
+    config["fitting"]["n_bootstrap"] = 150
     run_workflow(copy, config)
     changed, rewritten = set(), set()
     for path, old in before.items():
@@ -157,7 +175,7 @@ def test_the_config_hash_changes_with_the_rules_options_and_only_then(copy):
             changed.add(old["rule"])
         elif path.stat().st_mtime_ns != mtimes[path]:
             rewritten.add(old["rule"])
-    assert changed == {"ceiling", "fit", "accuracy_correlations"}
+    assert changed == {"ceiling", "fit", "accuracy_correlations", "metric_trends"}
     # rerun because their inputs changed, with their own options unchanged: the same hash
     assert {"scores", "figure_accuracy_vs_predictivity"} <= rewritten
 
