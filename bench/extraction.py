@@ -26,9 +26,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from neuralign.activations import extract_to_file  # noqa: E402
-from neuralign.demo import random_crops  # noqa: E402
-from neuralign.models import load_model  # noqa: E402
+from neuralign.activations.extraction import extract_to_file  # noqa: E402
+from neuralign.datasets.simulated.demo import random_crops  # noqa: E402
+from neuralign.models.loading import load_model  # noqa: E402
 
 
 def write_images(root: Path, n: int, size: int = 128) -> list[str]:

@@ -8,7 +8,7 @@ neuroids; 10 shuffle splits, train 0.9. Prints, per feature count:
 - with ``--ridgecv``: our ridge (float64, and with a float32 Gram matrix) against
   scikit-learn's ``RidgeCV(alphas, alpha_per_target=True)`` on the same splits: speed-up
   (target >= 2x) and max |Δ test r| per neuroid against float64 (target <= 1e-4);
-- with ``--panel``: the alignment metrics other than ridge and PLS (``neuralign.alignment``:
+- with ``--panel``: the alignment metrics other than ridge and PLS (``neuralign.fitting.alignment``:
   rsa, cka, procrustes, soft_matching, reverse, one_to_one; ceilings computed beforehand, as
   once per dataset) on the same layers (the two feature counts) and splits, as a multiple of
   the ridge fits there (target <= 2x); responses get 4 repetitions; ``--breakdown`` adds
@@ -36,15 +36,15 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from neuralign.alignment import (  # noqa: E402
+from neuralign.fitting.alignment import (  # noqa: E402
     AlignmentSpec,
     alignment_ceilings,
     score_alignment,
 )
-from neuralign.fitting import shuffle_splits  # noqa: E402
-from neuralign.metrics import pearson_columns  # noqa: E402
-from neuralign.pls import fit_pls  # noqa: E402
-from neuralign.ridge import fit_ridge_loo  # noqa: E402
+from neuralign.fitting.metrics import pearson_columns  # noqa: E402
+from neuralign.fitting.pls import fit_pls  # noqa: E402
+from neuralign.fitting.ridge import fit_ridge_loo  # noqa: E402
+from neuralign.fitting.scoring import shuffle_splits  # noqa: E402
 
 ALPHAS = np.logspace(-3, 3, 13)
 NEW_METRICS = ["rsa", "cka", "procrustes", "soft_matching", "reverse", "one_to_one"]

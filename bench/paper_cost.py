@@ -3,21 +3,24 @@
 Three parts, all in one run:
 
 1. **Work.** Every row of the model table named by the config, built without weights
-   (``neuralign.models.build_architecture``, meta device): forward-pass FLOPs at the model's
+   (``neuralign.models.loading.build_architecture``, meta device): forward-pass FLOPs at the model's
    input size (``torch.utils.flop_counter.FlopCounterMode``), parameters, its layers as the
    workflow resolves them (``activations.model_layers`` or ``activations.layers``,
-   ``neuralign.layers.resolve_layers``) and the width of each layer after the configured
-   reduction (``neuralign.activations.Reducer``: ``pool`` for the encoding fits, ``spatial``
+   ``neuralign.models.layers.resolve_layers``) and the width of each layer after the configured
+   reduction (``neuralign.activations.extraction.Reducer``: ``pool`` for the encoding fits,
+   ``spatial``
    at ``maps.feature_grid`` for the map fits). The three ``keras:`` harmonized rows read files
    that are not here; their keras.applications architectures are counted as timm's
    ``vgg16``, ``resnetv2_50`` and ``efficientnet_b0`` (same layer structure and input size).
 2. **Measurements on this machine** (one thread each, ``torch.set_num_threads(1)``, so that
    other jobs on the cores disturb them less): seconds per image of the real extraction path
-   (``neuralign.activations.extract_to_file``: PNG decoding, preprocessing, hooks, pooling,
+   (``neuralign.activations.extraction.extract_to_file``: PNG decoding, preprocessing, hooks,
+   pooling,
    netCDF) for a spread of architectures with random weights (``timm-untrained:``), seconds
    per image of decoding + preprocessing alone, and seconds per fit of the real mappings
-   (``neuralign.fitting.fit_mapping`` for MajajHong2015, ``neuralign.maps.fit_linear`` for the
-   Arcaro maps, ``neuralign.fmri.fit_subject`` for one GOD subject) on random data of the
+   (``neuralign.fitting.scoring.fit_mapping`` for MajajHong2015,
+   ``neuralign.analyses.maps.fit_linear`` for the
+   Arcaro maps, ``neuralign.analyses.fmri.fit_subject`` for one GOD subject) on random data of the
    paper's shapes.
 3. **Prediction.** Extraction seconds per image are fitted against GFLOPs (non-negative least
    squares, so the cost never falls as FLOPs grow; a fit on GFLOPs and parameters is printed
@@ -61,24 +64,24 @@ from torch.utils.flop_counter import FlopCounterMode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from neuralign.activations import ImageFiles, Reducer, extract_to_file  # noqa: E402
+from neuralign.activations.extraction import ImageFiles, Reducer, extract_to_file  # noqa: E402
+from neuralign.analyses.fmri import fit_subject  # noqa: E402
+from neuralign.analyses.imagenet import models_to_evaluate, models_without_top1  # noqa: E402
+from neuralign.analyses.maps import fit_linear  # noqa: E402
 from neuralign.datasets.arcaro2020 import MONKEYS  # noqa: E402
 from neuralign.datasets.god_fmri import ROIS  # noqa: E402
-from neuralign.demo import random_crops  # noqa: E402
-from neuralign.fitting import MappingSpec, fit_mapping  # noqa: E402
-from neuralign.fmri import fit_subject  # noqa: E402
-from neuralign.harmonized_models import INPUT_SIZE as HARMONIZED_INPUT  # noqa: E402
-from neuralign.hub_weights import split_torchvision_name  # noqa: E402
-from neuralign.imagenet_eval import models_to_evaluate, models_without_top1  # noqa: E402
-from neuralign.layers import resolve_layers  # noqa: E402
-from neuralign.maps import fit_linear  # noqa: E402
-from neuralign.models import (  # noqa: E402
+from neuralign.datasets.simulated.demo import random_crops  # noqa: E402
+from neuralign.fitting.scoring import MappingSpec, fit_mapping  # noqa: E402
+from neuralign.models.layers import resolve_layers  # noqa: E402
+from neuralign.models.loading import (  # noqa: E402
     build_architecture,
     load_model,
     parse_source,
     read_model_table,
     torchvision_data_config,
 )
+from neuralign.models.sources.harmonized import INPUT_SIZE as HARMONIZED_INPUT  # noqa: E402
+from neuralign.models.sources.hub_weights import split_torchvision_name  # noqa: E402
 
 # Dataset sizes, from the converters' docstrings (neuralign.datasets.*):
 MAJAJHONG_IMAGES, MAJAJHONG_NEUROIDS = 3200, 168  # majajhong2015: 3200 images, 168 IT sites

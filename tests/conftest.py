@@ -97,7 +97,7 @@ def write_summary_fit(path: Path) -> Path:
     """A fit file holding only what the scores table reads (every summary 0.5, layer "a")."""
     import xarray as xr
 
-    from neuralign.scores import SUMMARY_COLUMNS
+    from neuralign.reporting.scores import SUMMARY_COLUMNS
 
     fit = xr.Dataset(
         {name: ((), 0.5) for name in SUMMARY_COLUMNS},

@@ -6,9 +6,9 @@ import torchvision
 import xarray as xr
 from PIL import Image
 
-from neuralign.activations import Reducer, extract_to_file, read_activations
-from neuralign.layers import LayerError, blocks, check_layers, default_layers, resolve_layers
-from neuralign.models import (
+from neuralign.activations.extraction import Reducer, extract_to_file, read_activations
+from neuralign.models.layers import LayerError, blocks, check_layers, default_layers, resolve_layers
+from neuralign.models.loading import (
     LoadedModel,
     ModelError,
     build_architecture,
@@ -16,7 +16,7 @@ from neuralign.models import (
     save_checkpoint,
     torchvision_data_config,
 )
-from neuralign.preprocessing import brainscore_transform, place_in_field
+from neuralign.models.preprocessing import brainscore_transform, place_in_field
 
 
 @pytest.fixture(scope="module")

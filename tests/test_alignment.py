@@ -14,8 +14,8 @@ from scipy import stats
 from scipy.optimize import linprog
 from scipy.spatial.distance import pdist, squareform
 
-from neuralign import demo
-from neuralign.alignment import (
+from neuralign.datasets.simulated import demo
+from neuralign.fitting.alignment import (
     METRICS,
     AlignmentSpec,
     Layer,
@@ -27,12 +27,17 @@ from neuralign.alignment import (
     score_alignment,
     uniform_transport,
 )
-from neuralign.alignment.base import UnitStats
-from neuralign.alignment.kernels import RankedPairs, centred_block, correlation_rdm, rdm_spearman
-from neuralign.alignment.reverse import reverse_fit
-from neuralign.alignment.scoring import neural_data
-from neuralign.fitting import MappingSpec
-from neuralign.metrics import pearson_columns
+from neuralign.fitting.alignment.base import UnitStats
+from neuralign.fitting.alignment.kernels import (
+    RankedPairs,
+    centred_block,
+    correlation_rdm,
+    rdm_spearman,
+)
+from neuralign.fitting.alignment.reverse import reverse_fit
+from neuralign.fitting.alignment.scoring import neural_data
+from neuralign.fitting.metrics import pearson_columns
+from neuralign.fitting.scoring import MappingSpec
 
 
 def thingsvision_cka():
@@ -355,7 +360,7 @@ def test_held_out_stimuli_do_not_choose_the_layer(scored):
     metrics = ["cka", "procrustes", "one_to_one"]
     before = score_alignment(features, counts, objects, metrics, spec)
     scrambled = counts.copy()
-    from neuralign.alignment.scoring import alignment_splits
+    from neuralign.fitting.alignment.scoring import alignment_splits
 
     test = alignment_splits(len(counts), objects, spec)[0].test
     scrambled[test] = np.random.default_rng(2).permutation(scrambled[test])

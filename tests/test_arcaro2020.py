@@ -7,9 +7,9 @@ import pytest
 import scipy.io
 import xarray as xr
 
-from neuralign.artifacts import write_netcdf
-from neuralign.dataset import DatasetError
 from neuralign.datasets.arcaro2020 import MONKEYS, convert_arcaro
+from neuralign.io.artifacts import write_netcdf
+from neuralign.io.dataset import DatasetError
 
 N_TIME = 12
 WINDOW = (3, 7)

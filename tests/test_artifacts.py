@@ -22,7 +22,8 @@ from conftest import REPO  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import neuralign  # noqa: E402
-from neuralign.artifacts import (  # noqa: E402
+from neuralign.config import ConfigError, config_file  # noqa: E402
+from neuralign.io.artifacts import (  # noqa: E402
     ArtifactError,
     open_netcdf,
     read_provenance,
@@ -32,11 +33,10 @@ from neuralign.artifacts import (  # noqa: E402
     write_csv,
     write_netcdf,
 )
-from neuralign.atomic import AtomicFile, atomic_path, remove_stale_temps, temp_path  # noqa: E402
-from neuralign.config import ConfigError, config_file  # noqa: E402
-from neuralign.dataset import DatasetError, stimulus_images  # noqa: E402
-from neuralign.models import save_checkpoint  # noqa: E402
-from neuralign.provenance import config_sha256, git_describe, job_provenance  # noqa: E402
+from neuralign.io.atomic import AtomicFile, atomic_path, remove_stale_temps, temp_path  # noqa: E402
+from neuralign.io.dataset import DatasetError, stimulus_images  # noqa: E402
+from neuralign.io.provenance import config_sha256, git_describe, job_provenance  # noqa: E402
+from neuralign.models.loading import save_checkpoint  # noqa: E402
 
 PROVENANCE = {
     "rule": "fit",

@@ -15,10 +15,10 @@ import xarray as xr
 import yaml
 from conftest import REPO, read_only, run_workflow, snakemake_command, snakemake_env
 
-from neuralign.alignment import METRICS
-from neuralign.artifacts import KEYS, read_provenance
-from neuralign.cache import entry_path, sidecar_path
-from neuralign.download import sha256_file
+from neuralign.fitting.alignment import METRICS
+from neuralign.io.artifacts import KEYS, read_provenance
+from neuralign.io.cache import entry_path, sidecar_path
+from neuralign.io.download import sha256_file
 
 pytestmark = pytest.mark.workflow
 

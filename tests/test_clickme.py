@@ -9,10 +9,10 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import ConcatDataset, DataLoader
 
-from neuralign import tfrecord as tr
 from neuralign.datasets import clickme
-from neuralign.imagefolder import ImageFolderDataset, find_samples, imagenet_wnids
-from neuralign.models import load_model
+from neuralign.io import tfrecord as tr
+from neuralign.io.imagefolder import ImageFolderDataset, find_samples, imagenet_wnids
+from neuralign.models.loading import load_model
 
 
 def jpeg(array: np.ndarray) -> bytes:

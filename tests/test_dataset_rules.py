@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from neuralign.dataset import open_dataset
 from neuralign.datasets.cowley2023 import SESSIONS
-from neuralign.download import mirror_path
-from neuralign.scores import most_chosen_layer
+from neuralign.io.dataset import open_dataset
+from neuralign.io.download import mirror_path
+from neuralign.reporting.scores import most_chosen_layer
 
 CONFIG = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
 COWLEY = "results/datasets/cowley2023_v4_210325.nc"

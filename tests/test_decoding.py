@@ -1,9 +1,9 @@
 import numpy as np
 from sklearn.linear_model import RidgeCV
 
-from neuralign.decoding import heldout_scores, sample_units
-from neuralign.fitting import MappingSpec
-from neuralign.metrics import pearson_columns
+from neuralign.fitting.decoding import heldout_scores, sample_units
+from neuralign.fitting.metrics import pearson_columns
+from neuralign.fitting.scoring import MappingSpec
 
 
 def test_sample_units_is_seeded_and_bounded():

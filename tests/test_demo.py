@@ -1,15 +1,15 @@
 import numpy as np
 import pytest
 
-from neuralign.dataset import validate_dataset
-from neuralign.demo import (
+from neuralign.datasets.simulated.demo import (
     VirtualPopulation,
     front_end,
     make_demo,
     position_maps,
     random_crops,
 )
-from neuralign.metrics import percentile_ci, split_half_ceiling
+from neuralign.fitting.metrics import percentile_ci, split_half_ceiling
+from neuralign.io.dataset import validate_dataset
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""neuralign.download: mirror hits, verification failures, safe unzip, resume/retry on loopback."""
+"""neuralign.io.download: mirror hits, verification failures, safe unzip, resume/retry on
+loopback."""
 
 import hashlib
 import http.server
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from neuralign import download as dl
-from neuralign.download import (
+from neuralign.io import download as dl
+from neuralign.io.download import (
     DownloadError,
     DownloadLock,
     FigshareFile,

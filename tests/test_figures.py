@@ -3,7 +3,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from neuralign.figures import FAMILY_COLOURS, accuracy_correlations, accuracy_vs_predictivity
+from neuralign.reporting.figures import (
+    FAMILY_COLOURS,
+    accuracy_correlations,
+    accuracy_vs_predictivity,
+)
 
 
 def scores_table(n=12, seed=0):

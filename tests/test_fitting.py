@@ -3,8 +3,14 @@ import pytest
 from scipy import stats
 from sklearn.linear_model import RidgeCV
 
-from neuralign.fitting import MappingSpec, cv_splits, fit_model, score_layers, shuffle_splits
-from neuralign.metrics import pearson_columns
+from neuralign.fitting.metrics import pearson_columns
+from neuralign.fitting.scoring import (
+    MappingSpec,
+    cv_splits,
+    fit_model,
+    score_layers,
+    shuffle_splits,
+)
 
 ALPHAS = np.logspace(-3, 3, 7)
 

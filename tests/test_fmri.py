@@ -10,13 +10,13 @@ from PIL import Image
 from scipy import stats
 from sklearn.linear_model import RidgeCV
 
-from neuralign import fmri
-from neuralign.activations import extract_to_file, read_activations
+from neuralign.activations.extraction import extract_to_file, read_activations
+from neuralign.analyses import fmri
 from neuralign.datasets.god_fmri import ROIS
-from neuralign.fitting import MappingSpec
-from neuralign.layers import resolve_layers
-from neuralign.metrics import pearson_columns
-from neuralign.models import LoadedModel, torchvision_data_config
+from neuralign.fitting.metrics import pearson_columns
+from neuralign.fitting.scoring import MappingSpec
+from neuralign.models.layers import resolve_layers
+from neuralign.models.loading import LoadedModel, torchvision_data_config
 
 MAPPING = MappingSpec(relative_alphas=(0.01, 0.1, 1.0, 10.0, 100.0))
 N_TRAIN, N_TEST, N_REPS = 120, 30, 3

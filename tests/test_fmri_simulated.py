@@ -1,4 +1,5 @@
-"""SIMULATED fMRI (neuralign.demo_fmri): files in the published GOD layout for the offline demo."""
+"""SIMULATED fMRI (neuralign.datasets.simulated.fmri): files in the published GOD layout for the
+offline demo."""
 
 import hashlib
 
@@ -6,11 +7,11 @@ import h5py
 import numpy as np
 import pytest
 
-from neuralign import demo_fmri
+from neuralign.analyses.fmri import check_simulated_paths
 from neuralign.config import ConfigError
-from neuralign.dataset import DatasetError, validate_dataset
 from neuralign.datasets.god_fmri import ROIS, convert_god, stimulus_names
-from neuralign.fmri import check_simulated_paths
+from neuralign.datasets.simulated import fmri as demo_fmri
+from neuralign.io.dataset import DatasetError, validate_dataset
 
 SMALL = {
     "n_train": 12,

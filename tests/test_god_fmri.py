@@ -5,8 +5,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuralign.artifacts import write_netcdf
-from neuralign.dataset import DatasetError, open_dataset, validate_dataset
 from neuralign.datasets.god_fmri import (
     IMAGE_REQUEST,
     ROIS,
@@ -17,6 +15,8 @@ from neuralign.datasets.god_fmri import (
     stimulus_names,
 )
 from neuralign.datasets.god_fmri import write_bdata as god_write_bdata
+from neuralign.io.artifacts import write_netcdf
+from neuralign.io.dataset import DatasetError, open_dataset, validate_dataset
 
 N_VOXELS = 7  # voxel 6 is in no ROI
 MEMBERS = {

@@ -6,9 +6,9 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 from torch.utils.data import DataLoader
 
-from neuralign import harmonizer as hz
-from neuralign import synthetic_shortcut as ss
-from neuralign.models import load_model
+from neuralign.analyses import harmonizer as hz
+from neuralign.datasets.simulated import synthetic_shortcut as ss
+from neuralign.models.loading import load_model
 
 torch.set_num_threads(2)
 

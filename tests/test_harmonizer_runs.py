@@ -7,12 +7,12 @@ import torch
 from conftest import write_summary_fit
 from scipy.stats import spearmanr
 
-from neuralign import harmonizer as hz
-from neuralign import synthetic_shortcut as ss
-from neuralign import tfrecord as tr
+from neuralign.analyses import harmonizer as hz
 from neuralign.datasets import clickme
-from neuralign.models import ModelError, save_checkpoint
-from neuralign.scores import scores_table
+from neuralign.datasets.simulated import synthetic_shortcut as ss
+from neuralign.io import tfrecord as tr
+from neuralign.models.loading import ModelError, save_checkpoint
+from neuralign.reporting.scores import scores_table
 
 RUN = {"data": "synthetic", "seed": 3, "image_size": 48, "n_images": 10}
 CONFIG = {"input_size": (3, 224, 224), "mean": (0.5,) * 3, "std": (0.5,) * 3}

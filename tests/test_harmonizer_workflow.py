@@ -12,11 +12,11 @@ import torch
 import xarray as xr
 from PIL import Image
 
-from neuralign.activations import layer_names
-from neuralign.artifacts import read_provenance
+from neuralign.activations.extraction import layer_names
 from neuralign.datasets.clickme import N_SHARDS
-from neuralign.models import load_model, state_dict_sha256
-from neuralign.tfrecord import write_examples
+from neuralign.io.artifacts import read_provenance
+from neuralign.io.tfrecord import write_examples
+from neuralign.models.loading import load_model, state_dict_sha256
 
 MODELS = """id\tsource\timagenet_top1\tfamily\tnotes
 untrained_resnet10t\ttimm-untrained:resnet10t\t0.1\tuntrained\trandom initialisation

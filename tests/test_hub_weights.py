@@ -10,10 +10,10 @@ import timm
 import torch
 import torchvision
 
-from neuralign import hub_weights
-from neuralign.download import DownloadError, DownloadLock, mirror_path
-from neuralign.hub_weights import WeightsError, load_timm, load_torchvision
-from neuralign.models import ModelError, load_model, weights_download, weights_file
+from neuralign.io.download import DownloadError, DownloadLock, mirror_path
+from neuralign.models.loading import ModelError, load_model, weights_download, weights_file
+from neuralign.models.sources import hub_weights
+from neuralign.models.sources.hub_weights import WeightsError, load_timm, load_torchvision
 
 TIMM = "resnet10t.c3_in1k"
 

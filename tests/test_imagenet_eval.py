@@ -13,9 +13,7 @@ from skimage import data
 from sklearn.metrics import accuracy_score, top_k_accuracy_score
 
 from neuralign import gated
-from neuralign.config import ConfigError
-from neuralign.imagefolder import imagenet_wnids
-from neuralign.imagenet_eval import (
+from neuralign.analyses.imagenet import (
     accuracy_table,
     evaluate,
     models_to_evaluate,
@@ -23,8 +21,10 @@ from neuralign.imagenet_eval import (
     stratified_subset,
     wilson_interval,
 )
-from neuralign.models import ModelError, build_architecture, has_imagenet_head, load_model
-from neuralign.scores import scores_table
+from neuralign.config import ConfigError
+from neuralign.io.imagefolder import imagenet_wnids
+from neuralign.models.loading import ModelError, build_architecture, has_imagenet_head, load_model
+from neuralign.reporting.scores import scores_table
 
 LITE0 = "offline:tf_efficientnet_lite0"
 # scikit-image photo -> the wnid folder it is filed under. lite0's top-5 (checked when this was

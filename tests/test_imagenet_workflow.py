@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from test_imagenet_eval import LITE0, write_val_folder
 
-from neuralign.artifacts import KEYS, read_provenance
-from neuralign.imagenet_eval import wilson_interval
-from neuralign.models import load_model, save_checkpoint
+from neuralign.analyses.imagenet import wilson_interval
+from neuralign.io.artifacts import KEYS, read_provenance
+from neuralign.models.loading import load_model, save_checkpoint
 
 MODELS = """id\tsource\timagenet_top1\tfamily\tnotes
 lite0\toffline:tf_efficientnet_lite0\t75.1\tConvNet\tTF EfficientNet-Lite release

@@ -16,9 +16,10 @@ import torch
 from PIL import Image
 from skimage import data
 
-from neuralign import harmonized_models, keras_weights
-from neuralign.keras_weights import KerasWeightsError
-from neuralign.models import keras_data_config, load_model
+from neuralign.models.loading import keras_data_config, load_model
+from neuralign.models.sources import harmonized as harmonized_models
+from neuralign.models.sources import keras_weights
+from neuralign.models.sources.keras_weights import KerasWeightsError
 
 REFERENCE = Path(__file__).with_name("keras_reference.py")
 PHOTOGRAPHS = ("astronaut", "coffee", "chelsea")

@@ -9,10 +9,10 @@ import scipy.io
 from PIL import Image
 from scipy.spatial.distance import squareform
 
-from neuralign.artifacts import write_netcdf
-from neuralign.dataset import open_dataset, validate_dataset
 from neuralign.datasets.kriegeskorte2008 import BRAIN_RDMS, SUPPLEMENTAL, convert_kriegeskorte
-from neuralign.download import MIRROR_ENV, DownloadError
+from neuralign.io.artifacts import write_netcdf
+from neuralign.io.dataset import open_dataset, validate_dataset
+from neuralign.io.download import MIRROR_ENV, DownloadError
 
 MIRROR = Path(
     os.environ.get(MIRROR_ENV) or Path(__file__).resolve().parents[1].parent / "shared/mirror"

@@ -12,14 +12,14 @@ import pytest
 import xarray as xr
 from PIL import Image
 
-from neuralign.artifacts import write_netcdf
-from neuralign.dataset import DatasetError, open_dataset, validate_dataset
 from neuralign.datasets import majajhong2015
 from neuralign.datasets.majajhong2015 import (
     ERRONEOUS_NEUROIDS,
     convert_majajhong2015,
 )
-from neuralign.download import MIRROR_ENV, DownloadError, RemoteFile, file_digest, mirror_path
+from neuralign.io.artifacts import write_netcdf
+from neuralign.io.dataset import DatasetError, open_dataset, validate_dataset
+from neuralign.io.download import MIRROR_ENV, DownloadError, RemoteFile, file_digest, mirror_path
 
 MIRROR = Path(
     os.environ.get(MIRROR_ENV) or Path(__file__).resolve().parents[1].parent / "shared/mirror"

@@ -1,4 +1,4 @@
-"""Map predictivity (neuralign.maps) on SIMULATED maps with known receptive fields."""
+"""Map predictivity (neuralign.analyses.maps) on SIMULATED maps with known receptive fields."""
 
 import numpy as np
 import pytest
@@ -8,11 +8,11 @@ from scipy import ndimage
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.linear_model import RidgeCV
 
-from neuralign import maps as mp
-from neuralign.dataset import DatasetError, validate_dataset
-from neuralign.demo import front_end, make_demo_maps
-from neuralign.fitting import MappingSpec
-from neuralign.metrics import pearson_columns
+from neuralign.analyses import maps as mp
+from neuralign.datasets.simulated.demo import front_end, make_demo_maps
+from neuralign.fitting.metrics import pearson_columns
+from neuralign.fitting.scoring import MappingSpec
+from neuralign.io.dataset import DatasetError, validate_dataset
 
 torch.set_num_threads(1)
 
@@ -49,7 +49,7 @@ def test_demo_maps_dataset_is_valid_and_simulated(demo):
 def test_demo_maps_follow_the_arcaro_orientation(demo):
     """maps[..., y, x] is the response when image point (y, x) lay over the receptive field:
     a neuron reading only a bright dot responds most where the dot is."""
-    from neuralign.demo import VirtualPopulation, position_maps
+    from neuralign.datasets.simulated.demo import VirtualPopulation, position_maps
 
     image = np.full((1, 64, 64, 3), 128, np.uint8)
     image[0, 10:16, 40:46] = 255  # a bright patch above and right of the centre
@@ -191,7 +191,7 @@ def test_validation_checks_map_repetitions(demo):
 
 def test_map_preprocessing_divides_by_the_imagenet_std():
     """The published code divided by the ImageNet mean; the maps' transform uses the std."""
-    from neuralign.preprocessing import IMAGENET_MEAN, IMAGENET_STD, brainscore_transform
+    from neuralign.models.preprocessing import IMAGENET_MEAN, IMAGENET_STD, brainscore_transform
 
     grey = Image.new("RGB", (32, 32), (200, 200, 200))
     tensor = brainscore_transform(32, 16.0, 18.0)(grey)

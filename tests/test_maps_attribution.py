@@ -1,11 +1,11 @@
-"""Feature importance of fitted map readouts (neuralign.attribution)."""
+"""Feature importance of fitted map readouts (neuralign.analyses.attribution)."""
 
 import numpy as np
 import pytest
 import torch
 from scipy.stats import spearmanr
 
-from neuralign.attribution import (
+from neuralign.analyses.attribution import (
     block_average,
     project_to_grid,
     readout_attributions,

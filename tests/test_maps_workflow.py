@@ -9,9 +9,9 @@ import pytest
 import xarray as xr
 from test_arcaro2020 import write_monkey
 
-from neuralign.dataset import open_dataset
 from neuralign.datasets.arcaro2020 import ARCHIVE
-from neuralign.download import DownloadLock, mirror_path, sha256_file
+from neuralign.io.dataset import open_dataset
+from neuralign.io.download import DownloadLock, mirror_path, sha256_file
 
 MODELS = ["untrained_resnet18", "tf_efficientnet_lite0"]
 BASE = {

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from neuralign.alignment import AlignmentSpec, score_alignment
-from neuralign.metric_panel import (
+from neuralign.fitting.alignment import AlignmentSpec, score_alignment
+from neuralign.reporting.metric_panel import (
     metrics_table,
     panel_figure,
     rank_agreement,

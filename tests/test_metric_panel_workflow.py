@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from neuralign.alignment import METRICS
+from neuralign.fitting.alignment import METRICS
 
 MODELS = ["mobilenetv2_100", "untrained_resnet18"]
 CONFIG = {

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from neuralign.metrics import (
+from neuralign.fitting.metrics import (
     ceiled_score,
     pearson_columns,
     percentile_ci,

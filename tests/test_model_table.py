@@ -8,16 +8,17 @@ import yaml
 from conftest import REPO
 from snakemake.utils import validate
 
-from neuralign import harmonized_models, offline_weights
 from neuralign.config import check_layer_config
-from neuralign.layers import default_layers
-from neuralign.models import (
+from neuralign.models.layers import default_layers
+from neuralign.models.loading import (
     build_architecture,
     has_imagenet_head,
     read_model_table,
     weights_download,
     weights_file,
 )
+from neuralign.models.sources import harmonized as harmonized_models
+from neuralign.models.sources import offline_weights
 
 TABLE_PATH = REPO / "config" / "models.tsv"
 PAPER_CONFIG = REPO / "config" / "config.yaml"

@@ -5,7 +5,7 @@ import torch
 import torchvision
 from PIL import Image
 
-from neuralign.offline_weights import (
+from neuralign.models.sources.offline_weights import (
     OFFLINE_WEIGHTS,
     OfflineWeights,
     load_offline_model,

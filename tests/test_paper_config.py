@@ -10,11 +10,12 @@ import pandas as pd
 import yaml
 from conftest import REPO
 
-from neuralign import harmonized_models, robust_models
 from neuralign.datasets import majajhong2015, resource_path
 from neuralign.datasets.arcaro2020 import ARCHIVE
 from neuralign.datasets.god_fmri import SUBJECT_FILES
-from neuralign.models import read_model_table, weights_download
+from neuralign.models.loading import read_model_table, weights_download
+from neuralign.models.sources import harmonized as harmonized_models
+from neuralign.models.sources import robust as robust_models
 
 PAPER_CONFIG = REPO / "config" / "config.yaml"
 MODEL_TABLE = REPO / "config" / "models.tsv"

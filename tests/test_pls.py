@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.cross_decomposition import PLSRegression
 
-from neuralign.pls import fit_pls
+from neuralign.fitting.pls import fit_pls
 
 
 def problem(n, p, t, seed=0):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge, RidgeCV
 
-from neuralign.ridge import fit_ridge_loo
+from neuralign.fitting.ridge import fit_ridge_loo
 
 ALPHAS = np.logspace(-2, 5, 15)
 

@@ -1,4 +1,5 @@
-"""robust: model sources (neuralign.robust_models) on checkpoints written in the published layout
+"""robust: model sources (neuralign.models.sources.robust) on checkpoints written in the published
+layout
 of the MadryLab robustness library, registered under test names with their own sha256."""
 
 import argparse
@@ -11,9 +12,8 @@ import torch
 import torchvision
 from conftest import REPO
 
-from neuralign import robust_models
-from neuralign.download import RemoteFile
-from neuralign.models import (
+from neuralign.io.download import RemoteFile
+from neuralign.models.loading import (
     ModelError,
     build_architecture,
     check_source,
@@ -21,6 +21,7 @@ from neuralign.models import (
     read_model_table,
     torchvision_data_config,
 )
+from neuralign.models.sources import robust as robust_models
 
 # Not ImageNet's statistics: the data config's mean and std must come from the checkpoint.
 MEAN = (0.5, 0.4, 0.3)

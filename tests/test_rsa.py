@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import pdist, squareform
 
-from neuralign.rsa import (
+from neuralign.fitting.rsa import (
     compare_rdms,
     kendall_tau_a,
     noise_ceiling,

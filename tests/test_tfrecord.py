@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from neuralign import tfrecord as tr
+from neuralign.io import tfrecord as tr
 
 
 def bitwise_crc32c(data: bytes) -> int:

@@ -10,11 +10,11 @@ from conftest import REPO
 from PIL import Image
 from skimage import data
 
-from neuralign.artifacts import KEYS, read_provenance, write_netcdf
-from neuralign.ceilings import NOT_AVAILABLE, dataset_ceiling, has_repetitions
-from neuralign.dataset import DatasetError, open_dataset, validate_dataset
 from neuralign.datasets.user import convert_user_dataset
-from neuralign.metrics import split_half_ceiling
+from neuralign.fitting.ceilings import NOT_AVAILABLE, dataset_ceiling, has_repetitions
+from neuralign.fitting.metrics import split_half_ceiling
+from neuralign.io.artifacts import KEYS, read_provenance, write_netcdf
+from neuralign.io.dataset import DatasetError, open_dataset, validate_dataset
 
 EXAMPLE = REPO / "config" / "examples" / "example_v4"
 

@@ -7,7 +7,7 @@ import xarray as xr
 import yaml
 from conftest import REPO
 
-from neuralign.dataset import open_dataset
+from neuralign.io.dataset import open_dataset
 
 CONFIG = {
     "datasets": ["demo"],

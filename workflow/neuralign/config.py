@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from neuralign import harmonized_models
-from neuralign.alignment import METRICS
 from neuralign.datasets import cowley2023, majajhong2015
-from neuralign.layers import LayerError, resolve_layers
-from neuralign.models import ModelError, build_architecture, check_source
+from neuralign.fitting.alignment import METRICS
+from neuralign.models.layers import LayerError, resolve_layers
+from neuralign.models.loading import ModelError, build_architecture, check_source
+from neuralign.models.sources import harmonized as harmonized_models
 
 SCORED_ELSEWHERE = {
     "sanghavi2020": (
@@ -173,7 +173,8 @@ def check_model_files(table: pd.DataFrame, models: list[str], table_path: str = 
         if kind == "harmonized" and url and url != (known := harmonized_models.MODELS[name].url):
             raise ConfigError(
                 f"model {model!r}: the 'url' column of the model table {table_path} gives {url}, "
-                f"but harmonized:{name} is published at {known} (neuralign.harmonized_models); "
+                f"but harmonized:{name} is published at {known} "
+                f"(neuralign.models.sources.harmonized); "
                 "correct the column or leave it empty"
             )
 
@@ -209,7 +210,7 @@ def check_layer_config(activations: Mapping, table: pd.DataFrame, models: list[s
 
 
 def check_metrics(metrics: list[str], cv: str) -> None:
-    """Config ``metrics``: registered alignment metrics (``neuralign.alignment.METRICS``),
+    """Config ``metrics``: registered alignment metrics (``neuralign.fitting.alignment.METRICS``),
     each at most once, and outer splits with held-out sets of several stimuli."""
     unknown = [name for name in metrics if name not in METRICS]
     if unknown:

@@ -27,7 +27,7 @@ from neuralign.datasets import (
 from neuralign import gated
 from neuralign.datasets.cowley2023 import get_session
 from neuralign.datasets.user import spec_files
-from neuralign.models import (
+from neuralign.models.loading import (
     read_model_table,
     weights_download,
     weights_downloads,

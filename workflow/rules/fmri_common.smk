@@ -2,7 +2,7 @@
 
 from functools import partial
 
-from neuralign import fmri as fmri_lib
+from neuralign.analyses import fmri as fmri_lib
 from neuralign.datasets.god_fmri import SUBJECT_FILES
 
 FMRI = config["fmri"]

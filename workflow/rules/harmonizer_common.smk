@@ -2,7 +2,7 @@
 
 from neuralign.datasets import clickme as clickme_data
 from neuralign.config import ConfigError
-from neuralign.models import parse_source, weights_download
+from neuralign.models.loading import parse_source, weights_download
 
 HARMONIZER = config["harmonizer"]
 HARMONIZER_RUNS = HARMONIZER["runs"]

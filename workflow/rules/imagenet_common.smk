@@ -1,7 +1,7 @@
 """Config, checks and input functions of the ImageNet accuracy stage (rules in imagenet.smk)."""
 
 from neuralign import gated
-from neuralign.imagenet_eval import models_to_evaluate, models_without_top1
+from neuralign.analyses.imagenet import models_to_evaluate, models_without_top1
 
 IMAGENET = config["imagenet"]
 IMAGENET_OPTIONS = {

@@ -10,8 +10,8 @@ from neuralign.datasets.arcaro2020 import (
     IMAGE_SIZE_DEG,
     MONKEYS,
 )
-from neuralign.demo import DEMO_MAPS_IMAGE_DEGREES
-from neuralign.maps import grid_field
+from neuralign.datasets.simulated.demo import DEMO_MAPS_IMAGE_DEGREES
+from neuralign.analyses.maps import grid_field
 
 MAPS = config["maps"]
 MAP_DATASETS = MAPS["datasets"]

@@ -1,10 +1,10 @@
 """Table: Spearman correlation of ImageNet top-1 with predictivity below and above 70%, and
 within each trained family."""
 
-from neuralign.artifacts import read_table, write_csv
-from neuralign.figures import accuracy_correlations
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.io.artifacts import read_table, write_csv
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
+from neuralign.reporting.figures import accuracy_correlations
 
 
 def main(

@@ -2,11 +2,11 @@
 
 import torch
 
-from neuralign.alignment import AlignmentSpec, alignment_ceilings
-from neuralign.artifacts import write_netcdf
-from neuralign.dataset import open_dataset, strata
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.fitting.alignment import AlignmentSpec, alignment_ceilings
+from neuralign.io.artifacts import write_netcdf
+from neuralign.io.dataset import open_dataset, strata
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(

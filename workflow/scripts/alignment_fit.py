@@ -3,12 +3,12 @@ stimuli, with the dataset's ceilings."""
 
 import torch
 
-from neuralign.activations import layer_arrays
-from neuralign.alignment import AlignmentSpec, score_alignment
-from neuralign.artifacts import open_netcdf, write_netcdf
-from neuralign.dataset import open_dataset, strata
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.activations.extraction import layer_arrays
+from neuralign.fitting.alignment import AlignmentSpec, score_alignment
+from neuralign.io.artifacts import open_netcdf, write_netcdf
+from neuralign.io.dataset import open_dataset, strata
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(

@@ -1,11 +1,11 @@
 """Noise ceiling of every neuroid of a dataset: split-half over repetitions, given with the
 dataset, or not available (responses published as repeat averages)."""
 
-from neuralign.artifacts import write_netcdf
-from neuralign.ceilings import dataset_ceiling
-from neuralign.dataset import open_dataset
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.fitting.ceilings import dataset_ceiling
+from neuralign.io.artifacts import write_netcdf
+from neuralign.io.dataset import open_dataset
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(

@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from neuralign.artifacts import write_netcdf
-from neuralign.dataset import validate_dataset
 from neuralign.datasets.cowley2023 import convert_cowley
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.io.artifacts import write_netcdf
+from neuralign.io.dataset import validate_dataset
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(

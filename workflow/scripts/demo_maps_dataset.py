@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from neuralign.artifacts import write_netcdf
-from neuralign.dataset import validate_dataset
-from neuralign.demo import make_demo_maps
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.datasets.simulated.demo import make_demo_maps
+from neuralign.io.artifacts import write_netcdf
+from neuralign.io.dataset import validate_dataset
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(dataset_path: str, image_dir: str, options: dict, log, provenance: dict) -> None:

@@ -1,8 +1,8 @@
 """Download one published file, verified by its published checksums or by the lock file (trust
 on first use); NEURALIGN_MIRROR is served first."""
 
-from neuralign.download import DownloadLock
-from neuralign.logs import log_to
+from neuralign.io.download import DownloadLock
+from neuralign.io.logs import log_to
 
 
 def main(remote, dest: str, lock: str, log) -> None:

@@ -1,9 +1,9 @@
 """Figure: ImageNet top-1 against ceiled neural predictivity, one point per model."""
 
-from neuralign.artifacts import read_table, save_figure
-from neuralign.figures import accuracy_vs_predictivity
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.io.artifacts import read_table, save_figure
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
+from neuralign.reporting.figures import accuracy_vs_predictivity
 
 
 def main(scores_path: str, png_path: str, pdf_path: str, title: str, log, provenance: dict) -> None:

@@ -1,9 +1,9 @@
 """Figure: the fMRI experiment, ROI x layer, both models (decoding and encoding)."""
 
-from neuralign.artifacts import read_table, save_figure
-from neuralign.figures import fmri_roi_layer
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.io.artifacts import read_table, save_figure
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
+from neuralign.reporting.figures import fmri_roi_layer
 
 
 def main(

@@ -4,12 +4,12 @@ model."""
 import numpy as np
 from PIL import Image
 
-from neuralign.artifacts import open_netcdf, save_figure
-from neuralign.dataset import open_dataset, stimulus_images
-from neuralign.figures import map_panel
-from neuralign.logs import log_to
-from neuralign.maps import grid_step
-from neuralign.provenance import job_provenance
+from neuralign.analyses.maps import grid_step
+from neuralign.io.artifacts import open_netcdf, save_figure
+from neuralign.io.dataset import open_dataset, stimulus_images
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
+from neuralign.reporting.figures import map_panel
 
 
 def main(

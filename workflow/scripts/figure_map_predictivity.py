@@ -1,9 +1,9 @@
 """Figure: ImageNet top-1 against map predictivity, one panel per array."""
 
-from neuralign.artifacts import read_table, save_figure
-from neuralign.figures import map_predictivity_vs_accuracy
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.io.artifacts import read_table, save_figure
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
+from neuralign.reporting.figures import map_predictivity_vs_accuracy
 
 
 def main(

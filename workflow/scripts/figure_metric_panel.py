@@ -1,9 +1,9 @@
 """Figure: ImageNet top-1 against every alignment metric, one panel per metric."""
 
-from neuralign.artifacts import read_table, save_figure
-from neuralign.logs import log_to
-from neuralign.metric_panel import panel_figure
-from neuralign.provenance import job_provenance
+from neuralign.io.artifacts import read_table, save_figure
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
+from neuralign.reporting.metric_panel import panel_figure
 
 
 def main(scores_path: str, png_path: str, pdf_path: str, title: str, log, provenance: dict) -> None:

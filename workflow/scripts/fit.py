@@ -2,13 +2,13 @@
 
 import torch
 
-from neuralign.activations import layer_arrays
-from neuralign.artifacts import open_netcdf, write_netcdf
-from neuralign.dataset import open_dataset, strata
-from neuralign.fitting import MappingSpec, fit_model
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
-from neuralign.scores import most_chosen_layer
+from neuralign.activations.extraction import layer_arrays
+from neuralign.fitting.scoring import MappingSpec, fit_model
+from neuralign.io.artifacts import open_netcdf, write_netcdf
+from neuralign.io.dataset import open_dataset, strata
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
+from neuralign.reporting.scores import most_chosen_layer
 
 
 def main(

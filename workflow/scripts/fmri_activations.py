@@ -2,10 +2,10 @@
 
 import torch
 
-from neuralign.dataset import open_dataset, stimulus_images
-from neuralign.extraction import extract_cached
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.activations.cached import extract_cached
+from neuralign.io.dataset import open_dataset, stimulus_images
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def god_stimuli(dataset_paths: list[str]) -> tuple[list[str], list[str]]:

@@ -2,12 +2,12 @@
 
 import torch
 
-from neuralign.artifacts import write_netcdf
-from neuralign.dataset import open_dataset
-from neuralign.fitting import MappingSpec
-from neuralign.fmri import fit_subject, read_units
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.analyses.fmri import fit_subject, read_units
+from neuralign.fitting.scoring import MappingSpec
+from neuralign.io.artifacts import write_netcdf
+from neuralign.io.dataset import open_dataset
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(

@@ -1,9 +1,9 @@
 """Tables of the fMRI experiment: median r per ROI x layer x model, paired model comparison."""
 
-from neuralign.artifacts import write_csv
-from neuralign.fmri import layers_won, load_fits, summarize
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.analyses.fmri import layers_won, load_fits, summarize
+from neuralign.io.artifacts import write_csv
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(

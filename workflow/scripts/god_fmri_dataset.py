@@ -4,12 +4,12 @@ dataset."""
 import hashlib
 from pathlib import Path
 
-from neuralign.artifacts import write_netcdf
-from neuralign.dataset import validate_dataset
 from neuralign.datasets.god_fmri import SUBJECT_FILES, convert_god
-from neuralign.download import DownloadLock, sha256_file
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.io.artifacts import write_netcdf
+from neuralign.io.dataset import validate_dataset
+from neuralign.io.download import DownloadLock, sha256_file
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(

@@ -1,8 +1,8 @@
 """Write SIMULATED subjects' GOD files (HDF5 in the published layout and stimulus images)."""
 
-from neuralign.demo_fmri import simulate_god
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.datasets.simulated.fmri import simulate_god
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(

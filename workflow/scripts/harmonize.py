@@ -5,10 +5,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from neuralign.artifacts import write_csv
-from neuralign.harmonizer import harmonize, run_ids
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.analyses.harmonizer import harmonize, run_ids
+from neuralign.io.artifacts import write_csv
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(

@@ -2,10 +2,10 @@
 
 import torch
 
-from neuralign.artifacts import save_figure, write_csv
-from neuralign.harmonizer import DEMO_IDS, plot_demo, shortcut_demo
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.analyses.harmonizer import DEMO_IDS, plot_demo, shortcut_demo
+from neuralign.io.artifacts import save_figure, write_csv
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(

@@ -3,12 +3,12 @@
 import pandas as pd
 import torch
 
-from neuralign.artifacts import write_csv
+from neuralign.analyses.harmonizer import dataset_alignment
 from neuralign.datasets.clickme import ClickMeDataset
-from neuralign.harmonizer import dataset_alignment
-from neuralign.logs import log_to
-from neuralign.models import load_model
-from neuralign.provenance import job_provenance
+from neuralign.io.artifacts import write_csv
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
+from neuralign.models.loading import load_model
 
 
 def main(

@@ -3,11 +3,11 @@
 import pandas as pd
 import torch
 
-from neuralign.artifacts import write_csv
-from neuralign.imagenet_eval import evaluate
-from neuralign.logs import log_to
-from neuralign.models import load_model
-from neuralign.provenance import job_provenance
+from neuralign.analyses.imagenet import evaluate
+from neuralign.io.artifacts import write_csv
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
+from neuralign.models.loading import load_model
 
 
 def main(

@@ -1,9 +1,9 @@
 """Measured ImageNet top-1 of every selected model beside the model table's number."""
 
-from neuralign.artifacts import write_csv
-from neuralign.imagenet_eval import accuracy_table
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.analyses.imagenet import accuracy_table
+from neuralign.io.artifacts import write_csv
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(paths: list[str], models: list[dict], out_path: str, log, provenance: dict) -> None:

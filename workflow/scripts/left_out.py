@@ -1,9 +1,9 @@
 """The report's "left out" table: stages left out for a missing gated input."""
 
-from neuralign.artifacts import write_csv
 from neuralign.gated import left_out_table
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.io.artifacts import write_csv
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(stages: list[dict], out_path: str, log, provenance: dict) -> None:

@@ -7,22 +7,22 @@ import numpy as np
 import torch
 import xarray as xr
 
-from neuralign.activations import layer_names
-from neuralign.artifacts import open_netcdf, write_netcdf
-from neuralign.attribution import dataset_attributions
-from neuralign.dataset import DatasetError, open_dataset, stimulus_images
-from neuralign.fitting import MappingSpec
-from neuralign.logs import log_to
-from neuralign.maps import (
+from neuralign.activations.extraction import layer_names
+from neuralign.analyses.attribution import dataset_attributions
+from neuralign.analyses.maps import (
     field_degrees,
     fit_map_model,
     grid_step,
     neuroid_arrays,
     spatial_layers,
 )
-from neuralign.models import load_model
-from neuralign.preprocessing import brainscore_transform
-from neuralign.provenance import job_provenance
+from neuralign.fitting.scoring import MappingSpec
+from neuralign.io.artifacts import open_netcdf, write_netcdf
+from neuralign.io.dataset import DatasetError, open_dataset, stimulus_images
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
+from neuralign.models.loading import load_model
+from neuralign.models.preprocessing import brainscore_transform
 
 
 def main(

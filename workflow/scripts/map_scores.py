@@ -1,9 +1,9 @@
 """Collect the map fits of every model on one map dataset into one table."""
 
-from neuralign.artifacts import write_csv
-from neuralign.logs import log_to
-from neuralign.maps import maps_table
-from neuralign.provenance import job_provenance
+from neuralign.analyses.maps import maps_table
+from neuralign.io.artifacts import write_csv
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(

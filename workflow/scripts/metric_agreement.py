@@ -1,9 +1,9 @@
 """Table: Kendall's τ between the model rankings of every two alignment metrics."""
 
-from neuralign.artifacts import read_table, write_csv
-from neuralign.logs import log_to
-from neuralign.metric_panel import rank_agreement
-from neuralign.provenance import job_provenance
+from neuralign.io.artifacts import read_table, write_csv
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
+from neuralign.reporting.metric_panel import rank_agreement
 
 
 def main(scores_path: str, out_path: str, log, provenance: dict) -> None:

@@ -1,9 +1,9 @@
 """Collect the alignment artifacts of every model on one dataset: one row per model × metric."""
 
-from neuralign.artifacts import write_csv
-from neuralign.logs import log_to
-from neuralign.metric_panel import metrics_table
-from neuralign.provenance import job_provenance
+from neuralign.io.artifacts import write_csv
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
+from neuralign.reporting.metric_panel import metrics_table
 
 
 def main(

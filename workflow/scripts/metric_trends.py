@@ -1,9 +1,9 @@
 """Table: per alignment metric, Spearman of ImageNet top-1 with the score below and above 70%."""
 
-from neuralign.artifacts import read_table, write_csv
-from neuralign.logs import log_to
-from neuralign.metric_panel import trend_table
-from neuralign.provenance import job_provenance
+from neuralign.io.artifacts import read_table, write_csv
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
+from neuralign.reporting.metric_panel import trend_table
 
 
 def main(

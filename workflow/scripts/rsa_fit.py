@@ -1,11 +1,11 @@
 """RSA scores of one model on an RDM dataset, layer chosen on held-out stimulus halves."""
 
-from neuralign.activations import read_activations
-from neuralign.artifacts import write_netcdf
-from neuralign.dataset import open_dataset
-from neuralign.fitting import fit_rsa_model
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.activations.extraction import read_activations
+from neuralign.fitting.scoring import fit_rsa_model
+from neuralign.io.artifacts import write_netcdf
+from neuralign.io.dataset import open_dataset
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(

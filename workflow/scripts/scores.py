@@ -1,9 +1,9 @@
 """Collect the fits of every model on one dataset into the scores table."""
 
-from neuralign.artifacts import write_csv
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
-from neuralign.scores import scores_table
+from neuralign.io.artifacts import write_csv
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
+from neuralign.reporting.scores import scores_table
 
 
 def main(

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from neuralign.artifacts import write_netcdf
 from neuralign.datasets.user import convert_user_dataset
-from neuralign.logs import log_to
-from neuralign.provenance import job_provenance
+from neuralign.io.artifacts import write_netcdf
+from neuralign.io.logs import log_to
+from neuralign.io.provenance import job_provenance
 
 
 def main(name: str, spec: dict, dataset_path: str, image_dir: str, log, provenance: dict) -> None:

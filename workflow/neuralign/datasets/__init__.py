@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from neuralign.datasets import cowley2023, kriegeskorte2008, majajhong2015
-from neuralign.download import RemoteFile, mirror_path
+from neuralign.io.download import RemoteFile, mirror_path
 
 RESOURCES = Path("resources")
 

@@ -47,8 +47,8 @@ import scipy.io
 import xarray as xr
 
 import neuralign
-from neuralign.dataset import DatasetError, copy_images, image_path_values
-from neuralign.download import RemoteFile
+from neuralign.io.dataset import DatasetError, copy_images, image_path_values
+from neuralign.io.download import RemoteFile
 
 ARCHIVE_URL = "https://storage.googleapis.com/serrelab-public/neural_recordings/Arcaro2020.zip"
 ARCHIVE = RemoteFile(ARCHIVE_URL)  # URL from LOADER; no checksum published

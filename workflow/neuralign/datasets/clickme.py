@@ -32,8 +32,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
 
-from neuralign.download import RemoteFile
-from neuralign.tfrecord import (
+from neuralign.io.download import RemoteFile
+from neuralign.io.tfrecord import (
     TFRecordError,
     parse_example,
     read_record_at,

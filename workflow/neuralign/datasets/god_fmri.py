@@ -4,7 +4,7 @@ Published files: one preprocessed HDF5 file per subject, ``Subject1.h5`` ... ``S
 on figshare (``SUBJECT_FILES``: article 7387130 and the file ids of KamitaniLab/
 GenericObjectDecoding ``data/README.md`` at commit d8864de00fdf4a7dd44bdb88890d7570490f8fae,
 July 2020). Figshare's API lists an md5 and a size per file, which the download verifies
-(``neuralign.download.FigshareFile``).
+(``neuralign.io.download.FigshareFile``).
 
 File format: bdpy "BData" (KamitaniLab/bdpy ``bdpy/bdata/bdata.py``, ``__save_h5``/
 ``__load_h5``): ``/dataset`` is a (samples, columns) float array; ``/metadata/key`` (bytes),
@@ -48,8 +48,8 @@ import pandas as pd
 import xarray as xr
 
 import neuralign
-from neuralign.dataset import DatasetError, copy_images, image_path_values
-from neuralign.download import FigshareFile
+from neuralign.io.dataset import DatasetError, copy_images, image_path_values
+from neuralign.io.download import FigshareFile
 
 FIGSHARE = "https://figshare.com/articles/Generic_Object_Decoding/7387130"
 REPOSITORY = "https://github.com/KamitaniLab/GenericObjectDecoding"
@@ -121,7 +121,8 @@ def convert_god(
     ``stimulus_dir`` holds the images obtained from the authors (any folder layout; files
     named ``<synset>_<image>.JPEG`` or another image suffix); None raises DatasetError
     explaining where to get them. A file whose root attribute ``simulated`` is set (written by
-    ``neuralign.demo_fmri``) gives a dataset marked SIMULATED in its attrs; ``simulated``
+    ``neuralign.datasets.simulated.fmri``) gives a dataset marked SIMULATED in its attrs;
+    ``simulated``
     True/False makes a file that is not / is so marked an error.
     """
     if subject not in SUBJECT_FILES:
@@ -178,8 +179,8 @@ def _simulated_attrs(file_attrs: Mapping) -> dict:
             f"roi_<name> coords. The file says: {about}"
         ),
         "citation": (
-            "SIMULATED: neuralign offline demo (neuralign.demo_fmri), in the data layout of "
-            + CITATION
+            "SIMULATED: neuralign offline demo (neuralign.datasets.simulated.fmri), in the data "
+            "layout of " + CITATION
         ),
         "license": "SIMULATED responses: MIT; images: see the scikit-image data licences",
         "source": f"SIMULATED by {file_attrs.get('generator', 'a simulation')}",

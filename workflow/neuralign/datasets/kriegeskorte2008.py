@@ -31,8 +31,8 @@ from PIL import Image
 from scipy.spatial.distance import squareform
 
 import neuralign
-from neuralign.dataset import DatasetError, image_path_values
-from neuralign.download import RemoteFile
+from neuralign.io.dataset import DatasetError, image_path_values
+from neuralign.io.download import RemoteFile
 
 COMMIT = "f1f83cadb7243492a1aae7460466e0f0140b20ac"
 BASE_URL = f"https://raw.githubusercontent.com/rsagroup/rsatoolbox/{COMMIT}/demos/92imageData"

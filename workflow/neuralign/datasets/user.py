@@ -2,7 +2,7 @@
 
 Two forms:
 
-- ``netcdf: <file>``: a dataset already in the canonical format (``neuralign.dataset``); it is
+- ``netcdf: <file>``: a dataset already in the canonical format (``neuralign.io.dataset``); it is
   validated, its images (``image_path``, relative to the file's folder or absolute) copied
   beside the converted dataset, and ``attrs['dataset']`` set to ``<name>``;
 - ``images: <folder>`` and ``responses: <file>``: a folder of images and a responses array,
@@ -39,15 +39,15 @@ import pandas as pd
 import xarray as xr
 
 import neuralign
-from neuralign.ceilings import GIVEN
-from neuralign.dataset import (
+from neuralign.fitting.ceilings import GIVEN
+from neuralign.io.dataset import (
     DatasetError,
     copy_images,
     image_path_values,
     open_dataset,
     validate_dataset,
 )
-from neuralign.download import sha256_file
+from neuralign.io.download import sha256_file
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 RESPONSE_SUFFIXES = (".npy", ".nc", ".csv")

@@ -1,0 +1,4 @@
+"""Analyses built on fitting: spatial maps and attribution, fMRI, ImageNet accuracy, the neural
+harmonizer."""
+
+__all__ = ["attribution", "fmri", "harmonizer", "imagenet", "maps"]

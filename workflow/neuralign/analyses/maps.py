@@ -1,0 +1,407 @@
+"""Map predictivity: how well a layer's spatial features predict IT response maps.
+
+A map dataset holds ``maps(stimulus, neuroid, y, x)``: the response when image point (y, x)
+(degrees from the image centre) lay over the receptive field. The model sees each image once,
+on grey, in a field of view of ``field`` degrees centred on the image that covers every grid
+position (``field_degrees``). A layer's feature map of that view, (channel, h, w), is sampled
+bilinearly at the grid positions (``sample_at_positions``), so every grid position of every
+image is one sample: channels → neuroids, one linear mapping shared by all positions.
+
+Scoring (``fit_map_model``): leave one image out. For each held-out image, every layer is
+fitted (ridge with one alpha per neuroid by leave-one-out over the training samples, or PLS)
+on the other images and scored by Pearson r per neuroid over the held-out image's positions.
+The layer used for the held-out image is chosen by a nested leave-one-image-out over the
+*training* images only (median over neuroids of the mean inner r); the held-out image never
+influences which layer is reported. Summaries per array: median over neuroids of the mean r
+over held-out images, with 95% bootstrap CIs over images.
+
+Ceilings: the split-half Spearman–Brown reliability of the maps over repetitions (where
+repetitions exist), and, beside it, the published alternative: per image, a neuroid's best
+map correlation with any other neuroid, averaged over images.
+
+Unlike the published reference code, images are normalised by the ImageNet mean *and std*
+(``preprocessing.brainscore_transform``), no min-max normalisation is applied anywhere (Pearson
+and Spearman do not need one), and the layer is never picked on test scores. Ridge alphas are
+chosen by leave-one-out over the training samples (positions of the training images), so they
+never see the held-out image either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+
+import neuralign
+from neuralign.fitting.metrics import (
+    bootstrap_indices,
+    half_means,
+    pearson_columns,
+    percentile_ci,
+    spearman_brown,
+    split_halves,
+)
+from neuralign.fitting.pls import fit_pls
+from neuralign.fitting.ridge import fit_ridge_loo
+from neuralign.fitting.scoring import MappingSpec, _mean_squared_singular_value
+from neuralign.io.artifacts import open_netcdf
+from neuralign.reporting.scores import read_measured_top1, top1_columns
+
+
+def field_degrees(image_degrees: float, y: np.ndarray, x: np.ndarray, step: float) -> float:
+    """Field of view (degrees) centred on the image that holds the image and every grid
+    position with half a step to spare."""
+    extent = 2 * max(np.abs(y).max(), np.abs(x).max()) + step
+    return float(max(image_degrees, extent))
+
+
+def grid_step(values: np.ndarray) -> float:
+    """The spacing of a regular grid coordinate (degrees)."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(np.diff(values).mean()) if len(values) > 1 else 1.0
+
+
+def sample_at_positions(
+    features: np.ndarray, y: np.ndarray, x: np.ndarray, field: float
+) -> np.ndarray:
+    """Bilinear samples (n, C, len(y), len(x)) of feature maps (n, C, h, w) that span a
+    ``field``-degree view, at positions ``y``/``x`` (degrees from the centre; pixel centres at
+    (i + ½)/h of the view, borders clamped)."""
+    maps = torch.as_tensor(np.asarray(features), dtype=torch.float64)
+    gy, gx = torch.meshgrid(
+        torch.as_tensor(2 * np.asarray(y) / field),
+        torch.as_tensor(2 * np.asarray(x) / field),
+        indexing="ij",
+    )
+    grid = torch.stack([gx, gy], dim=-1)[None].expand(len(maps), -1, -1, -1)
+    sampled = torch.nn.functional.grid_sample(
+        maps, grid.to(maps.dtype), mode="bilinear", padding_mode="border", align_corners=False
+    )
+    return sampled.numpy()
+
+
+def design(
+    features: np.ndarray, maps: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Samples of all images: x (sample, C), y (sample, neuroid), the image of each sample and
+    the flat position index of each sample. Positions where any neuroid's map is NaN (not
+    shown) are left out."""
+    n_images, n_channels = features.shape[:2]
+    x = features.reshape(n_images, n_channels, -1).transpose(0, 2, 1)
+    y = maps.reshape(n_images, maps.shape[1], -1).transpose(0, 2, 1)
+    keep = np.isfinite(y).all(axis=2)
+    image, position = np.nonzero(keep)
+    return x[keep], y[keep], image, position
+
+
+@dataclass
+class LinearFit:
+    """A fitted linear mapping ``y = (x − x_mean) @ coef + y_mean`` (numpy)."""
+
+    x_mean: np.ndarray
+    y_mean: np.ndarray
+    coef: np.ndarray  # (feature, neuroid)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return (np.asarray(x, dtype=np.float64) - self.x_mean) @ self.coef + self.y_mean
+
+
+def fit_linear(spec: MappingSpec, x: np.ndarray, y: np.ndarray) -> LinearFit:
+    """Ridge (one alpha per neuroid by exact leave-one-out over the samples, alphas relative
+    to the mean Gram eigenvalue) or PLS with ``spec.pls_components``, as in ``fitting``."""
+    x = np.asarray(x, dtype=np.float64)
+    if spec.kind == "ridge":
+        alphas = np.asarray(spec.relative_alphas) * _mean_squared_singular_value(x)
+        fit = fit_ridge_loo(x, y, alphas, device=spec.device)
+    elif spec.kind == "pls":
+        fit = fit_pls(x, y, min(spec.pls_components, *x.shape), device=spec.device)
+    else:
+        raise ValueError(f"unknown mapping {spec.kind!r}; valid: ridge, pls")
+    return LinearFit(*(np.asarray(t.cpu().numpy()) for t in (fit.x_mean, fit.y_mean, fit.coef)))
+
+
+def image_correlations(
+    prediction: np.ndarray, target: np.ndarray, image: np.ndarray, images: Sequence[int]
+) -> np.ndarray:
+    """Pearson r per (image, neuroid) over each image's positions."""
+    return np.stack([pearson_columns(prediction[image == i], target[image == i]) for i in images])
+
+
+def inner_score(x: np.ndarray, y: np.ndarray, image: np.ndarray, spec: MappingSpec) -> float:
+    """Leave-one-image-out score of one layer on training samples: median over neuroids of
+    the mean r over the left-out images."""
+    images = np.unique(image)
+    r = []
+    for held in images:
+        fit = fit_linear(spec, x[image != held], y[image != held])
+        r.append(pearson_columns(fit.predict(x[image == held]), y[image == held]))
+    return float(np.nanmedian(np.nanmean(np.stack(r), axis=0)))
+
+
+def loio(
+    features: Mapping[str, np.ndarray], y: np.ndarray, image: np.ndarray, spec: MappingSpec
+) -> dict:
+    """Nested leave-one-image-out over the samples of every layer.
+
+    ``features`` maps layer → (sample, C); ``y`` is (sample, neuroid); ``image`` the image of
+    each sample. Returns test r (layer, image, neuroid), inner scores (layer, image) computed
+    on the training images of each fold only, the chosen layer index per image, the chosen
+    layer's held-out predictions (sample, neuroid) and its fits per image.
+    """
+    layers, images = list(features), np.unique(image)
+    if len(images) < 3:
+        raise ValueError(
+            f"nested leave-one-image-out needs at least 3 images with maps, got {len(images)}"
+        )
+    r = np.empty((len(layers), len(images), y.shape[1]))
+    inner = np.empty((len(layers), len(images)))
+    predictions = np.empty((len(layers), *y.shape))
+    fits = [[None] * len(images) for _ in layers]
+    for li, layer in enumerate(layers):
+        x = np.asarray(features[layer], dtype=np.float64)
+        for k, held in enumerate(images):
+            train, test = image != held, image == held
+            inner[li, k] = inner_score(x[train], y[train], image[train], spec)
+            fits[li][k] = fit_linear(spec, x[train], y[train])
+            predictions[li, test] = fits[li][k].predict(x[test])
+            r[li, k] = pearson_columns(predictions[li, test], y[test])
+    chosen = inner.argmax(axis=0)
+    selected = np.empty_like(y, dtype=np.float64)
+    for k, held in enumerate(images):
+        selected[image == held] = predictions[chosen[k], image == held]
+    return {
+        "r": r,
+        "inner": inner,
+        "chosen": chosen,
+        "predictions": selected,
+        "fits": [fits[c][k] for k, c in enumerate(chosen)],
+    }
+
+
+def array_summary(
+    r: np.ndarray, arrays: np.ndarray, n_bootstrap: int, seed: int
+) -> dict[str, np.ndarray]:
+    """Per array: median over its neuroids of the mean r over images, and a 95% bootstrap CI
+    over images. ``r`` is (image, neuroid); returns arrays over ``np.unique(arrays)``."""
+    names = np.unique(arrays)
+    idx = bootstrap_indices(r.shape[0], n_bootstrap, seed)
+    low, high = [], []
+    for name in names:
+        sub = r[:, arrays == name]
+        boot = np.nanmedian(np.nanmean(sub[idx], axis=1), axis=1)
+        low_high = percentile_ci(boot)
+        low.append(low_high[0])
+        high.append(low_high[1])
+    value = per_array(r, arrays)
+    return {"array": names, "value": value, "low": np.array(low), "high": np.array(high)}
+
+
+def per_array(values: np.ndarray, arrays: np.ndarray) -> np.ndarray:
+    """Per array (in ``np.unique`` order): median over its neuroids of the mean over images of
+    ``values`` (image, neuroid)."""
+    return np.array(
+        [np.nanmedian(np.nanmean(values[:, arrays == name], axis=0)) for name in np.unique(arrays)]
+    )
+
+
+def split_half_map_ceiling(repetitions: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
+    """Split-half reliability of the maps per (image, neuroid): the two half-means of random
+    halvings of the repetitions correlated over positions, averaged over splits, corrected by
+    Spearman–Brown. ``repetitions`` is (image, neuroid, y, x, repetition)."""
+    n_images, n_neuroids = repetitions.shape[:2]
+    flat = repetitions.reshape(n_images, n_neuroids, -1, repetitions.shape[-1])
+    first, second = half_means(flat, split_halves(flat.shape[-1], n_splits, seed))
+    r = pearson_columns(first, second, axis=3)  # (split, image, neuroid)
+    return spearman_brown(r.mean(axis=0))
+
+
+def neighbour_ceiling(maps: np.ndarray) -> np.ndarray:
+    """The published alternative ceiling per (image, neuroid): the best Pearson r of the
+    neuroid's map with any other neuroid's map of the same image (over positions)."""
+    n_images, n_neuroids = maps.shape[:2]
+    out = np.full((n_images, n_neuroids), np.nan)
+    if n_neuroids < 2:
+        return out
+    for i in range(n_images):
+        flat = maps[i].reshape(n_neuroids, -1)
+        flat = flat[:, np.isfinite(flat).all(axis=0)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = np.corrcoef(flat)
+        np.fill_diagonal(corr, -np.inf)
+        out[i] = np.nanmax(corr, axis=1)
+    return out
+
+
+def fit_map_model(
+    layer_maps: Mapping[str, np.ndarray],
+    maps: np.ndarray,
+    y_deg: np.ndarray,
+    x_deg: np.ndarray,
+    field: float,
+    arrays: np.ndarray,
+    mappings: Sequence[MappingSpec],
+    *,
+    repetitions: np.ndarray | None = None,
+    ceiling_splits: int = 10,
+    ceiling_seed: int = 0,
+    n_bootstrap: int = 1000,
+    bootstrap_seed: int = 0,
+) -> tuple[xr.Dataset, dict]:
+    """Score one model's layers on one map dataset; the maps artifact (without coords of the
+    dataset) and, per mapping kind, the ``loio`` result (for attribution and figures).
+
+    ``layer_maps`` maps layer → (image, C, h, w) spatial features of the ``field``-degree view;
+    ``maps`` is (image, neuroid, y, x); ``arrays`` the array of each neuroid.
+    """
+    samples = {
+        layer: sample_at_positions(values, y_deg, x_deg, field)
+        for layer, values in layer_maps.items()
+    }
+    layers = list(samples)
+    _, target, image, position = design(samples[layers[0]], maps)
+    features = {layer: design(values, maps)[0] for layer, values in samples.items()}
+    n_images, n_neuroids, n_y, n_x = maps.shape
+    kinds = [spec.kind for spec in mappings]
+    results = {spec.kind: loio(features, target, image, spec) for spec in mappings}
+
+    names = np.unique(arrays)
+    data = {
+        "r": (
+            ("mapping", "layer", "stimulus", "neuroid"),
+            np.stack([results[k]["r"] for k in kinds]),
+        ),
+        "inner_score": (
+            ("mapping", "layer", "stimulus"),
+            np.stack([results[k]["inner"] for k in kinds]),
+        ),
+        "chosen_layer": (
+            ("mapping", "stimulus"),
+            np.array([[layers[c] for c in results[k]["chosen"]] for k in kinds]),
+        ),
+    }
+    r_selected = np.stack(
+        [
+            np.stack([results[k]["r"][c, i] for i, c in enumerate(results[k]["chosen"])])
+            for k in kinds
+        ]
+    )
+    data["r_selected"] = (("mapping", "stimulus", "neuroid"), r_selected)
+    predicted = np.full((len(kinds), n_images, n_neuroids, n_y * n_x), np.nan)
+    for m, k in enumerate(kinds):
+        predicted[m, image, :, position] = results[k]["predictions"]
+    data["predicted_maps"] = (
+        ("mapping", "stimulus", "neuroid", "y", "x"),
+        predicted.reshape(len(kinds), n_images, n_neuroids, n_y, n_x).astype(np.float32),
+    )
+    summaries = [array_summary(r, arrays, n_bootstrap, bootstrap_seed) for r in r_selected]
+    for key in ("value", "low", "high"):
+        name = {"value": "raw", "low": "raw_ci_low", "high": "raw_ci_high"}[key]
+        data[name] = (("mapping", "array"), np.stack([s[key] for s in summaries]))
+
+    neighbour = neighbour_ceiling(maps)
+    data["neighbour_ceiling_per_image"] = (("stimulus", "neuroid"), neighbour)
+    data["neighbour_ceiling"] = ("array", per_array(neighbour, arrays))
+    if repetitions is not None:
+        split_half = split_half_map_ceiling(repetitions, ceiling_splits, ceiling_seed)
+        data["split_half_ceiling_per_image"] = (("stimulus", "neuroid"), split_half)
+        summary = array_summary(split_half, arrays, n_bootstrap, bootstrap_seed)
+        data["split_half_ceiling"] = ("array", summary["value"])
+        data["split_half_ceiling_ci_low"] = ("array", summary["low"])
+        data["split_half_ceiling_ci_high"] = ("array", summary["high"])
+    ds = xr.Dataset(
+        data,
+        coords={"mapping": kinds, "layer": layers, "array": names},
+        attrs={
+            "field_degrees": field,
+            "cross_validation": "leave one image out; every grid position of an image is a "
+            "sample; r per neuroid over the held-out image's positions",
+            "layer_selection": "per held-out image, best median (over neuroids) mean r of an "
+            "inner leave-one-image-out on the training images only",
+            "summary": "raw: median over the array's neuroids of the mean r over held-out "
+            "images; CI: 95% percentile bootstrap over images",
+            "ceilings": "split_half_ceiling: Spearman-Brown corrected split-half reliability "
+            f"over repetitions ({ceiling_splits} splits, seed {ceiling_seed}), per image over "
+            "positions, averaged over images, median over neuroids; neighbour_ceiling (the "
+            "published alternative): per image the best map correlation of a neuroid with any "
+            "other neuroid, averaged over images, median over neuroids",
+            "n_bootstrap": n_bootstrap,
+            "bootstrap_seed": bootstrap_seed,
+            "neuralign_version": neuralign.__version__,
+        },
+    )
+    return ds, results
+
+
+def grid_field(image_degrees: float, grid: int, step_degrees: float) -> float:
+    """``field_degrees`` of a centred ``grid`` × ``grid`` grid ``step_degrees`` apart."""
+    positions = (np.arange(grid) - (grid - 1) / 2) * step_degrees
+    return field_degrees(image_degrees, positions, positions, step_degrees)
+
+
+def spatial_layers(activations: xr.Dataset, layers: Sequence[str]) -> tuple[list, list]:
+    """The layers whose stored features keep (channel, y, x), and the others."""
+    spatial = [layer for layer in layers if activations[layer].ndim == 4]
+    return spatial, [layer for layer in layers if layer not in spatial]
+
+
+def neuroid_arrays(ds: xr.Dataset) -> np.ndarray:
+    """The electrode array of each neuroid ("all" when the dataset names none)."""
+    if "array" in ds.coords:
+        return ds["array"].values.astype(str)
+    return np.array(["all"] * ds.sizes["neuroid"])
+
+
+def maps_table(
+    fit_paths: Sequence[str],
+    models: Sequence[dict],
+    dataset: str,
+    imagenet_paths: Sequence[str] = (),
+    top1_unavailable: str | None = None,
+):
+    """One row per model, mapping and array: family, ImageNet top-1 (the model table's, else
+    measured: ``imagenet_paths``, else empty with ``top1_unavailable`` as its source; as in
+    ``neuralign.reporting.scores.top1_columns``), the most chosen layer, raw map predictivity with
+    its CI, the
+    two ceilings and the attribution Spearman rhos."""
+    if len(fit_paths) != len(models):
+        raise ValueError(f"{len(fit_paths)} map fits for {len(models)} models")
+    measured = read_measured_top1(imagenet_paths)
+    rows = []
+    for path, model in zip(fit_paths, models, strict=True):
+        fit = open_netcdf(path)
+        for mapping in fit["mapping"].values:
+            chosen = fit["chosen_layer"].sel(mapping=mapping).values.tolist()
+            layer = max(set(chosen), key=chosen.count)
+            for array in fit["array"].values:
+                pick = {"mapping": mapping, "array": array}
+                row = {
+                    "dataset": dataset,
+                    "model": model["id"],
+                    "family": model["family"],
+                    **top1_columns(model, measured, top1_unavailable),
+                    "mapping": mapping,
+                    "array": array,
+                    "layer": layer,
+                    "layer_share": chosen.count(layer) / len(chosen),
+                    **{
+                        name: float(fit[name].sel(pick))
+                        for name in ("raw", "raw_ci_low", "raw_ci_high")
+                    },
+                    "neighbour_ceiling": float(fit["neighbour_ceiling"].sel(array=array)),
+                }
+                if "split_half_ceiling" in fit:
+                    row["split_half_ceiling"] = float(fit["split_half_ceiling"].sel(array=array))
+                if "attribution_summary" in fit:
+                    for method in fit["method"].values:
+                        for res in fit["resolution"].values:
+                            row[f"{method}_spearman_{res}"] = float(
+                                fit["attribution_summary"].sel(
+                                    {"method": method, "resolution": res, "array": array}
+                                )
+                            )
+                rows.append(row)
+    return pd.DataFrame(rows)
