@@ -1,5 +1,5 @@
 """Reading and writing: the canonical dataset format, netCDF artifacts with provenance, atomic
-writes, the activation cache, downloads, TFRecords, image folders, logs."""
+writes, the activation cache, downloads, TFRecords, image folders, logs, script jobs."""
 
 __all__ = [
     "artifacts",
@@ -8,6 +8,7 @@ __all__ = [
     "dataset",
     "download",
     "imagefolder",
+    "jobs",
     "logs",
     "provenance",
     "tfrecord",

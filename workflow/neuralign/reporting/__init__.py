@@ -1,3 +1,3 @@
 """Reporting: score tables, the alignment-metric panel tables and the figures."""
 
-__all__ = ["figures", "metric_panel", "scores"]
+__all__ = ["figures", "jobs", "metric_panel", "scores"]
