@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from neuralign.io.artifacts import write_csv
-from neuralign.io.jobs import Job
 from neuralign.reporting.scores import scores_table
 
 
-def scores(job: Job) -> None:
+def write_scores(
+    *,
+    fit_paths: Sequence[str],
+    models: Sequence[dict],
+    dataset: str,
+    out_path: str,
+    log,
+    provenance: dict,
+    alignment_paths: Sequence[str] = (),
+    imagenet_paths: Sequence[str] = (),
+    top1_unavailable: str | None = None,
+) -> None:
     """Collect the fits of every model on one dataset into the scores table."""
     table = scores_table(
-        list(job.input.fits),
-        job.params.models,
-        job.wildcards.dataset,
-        list(job.input.alignment),
-        list(job.input.imagenet),
-        job.params.top1_unavailable,
+        fit_paths, models, dataset, alignment_paths, imagenet_paths, top1_unavailable
     )
-    write_csv(table, job.output.scores, job.provenance())
-    job.log.info("wrote %s with %d models", job.output.scores, len(table))
+    write_csv(table, out_path, provenance)
+    log.info("wrote %s with %d models", out_path, len(table))
