@@ -18,8 +18,7 @@ Three parts, all in one run:
    pooling,
    netCDF) for a spread of architectures with random weights (``timm-untrained:``), seconds
    per image of decoding + preprocessing alone, and seconds per fit of the real mappings
-   (``neuralign.fitting.scoring.fit_mapping`` for MajajHong2015,
-   ``neuralign.analyses.maps.fit_linear`` for the
+   (``neuralign.fitting.mappings.fit`` for MajajHong2015 and, without inner folds, for the
    Arcaro maps, ``neuralign.analyses.fmri.fit_subject`` for one GOD subject) on random data of the
    paper's shapes.
 3. **Prediction.** Extraction seconds per image are fitted against GFLOPs (non-negative least
@@ -67,11 +66,11 @@ sys.path.insert(0, str(ROOT / "workflow"))
 from neuralign.activations.extraction import ImageFiles, Reducer, extract_to_file  # noqa: E402
 from neuralign.analyses.fmri import fit_subject  # noqa: E402
 from neuralign.analyses.imagenet import models_to_evaluate, models_without_top1  # noqa: E402
-from neuralign.analyses.maps import fit_linear  # noqa: E402
 from neuralign.datasets.arcaro2020 import MONKEYS  # noqa: E402
 from neuralign.datasets.god_fmri import ROIS  # noqa: E402
 from neuralign.datasets.simulated.demo import random_crops  # noqa: E402
-from neuralign.fitting.scoring import MappingSpec, fit_mapping  # noqa: E402
+from neuralign.fitting import mappings  # noqa: E402
+from neuralign.fitting.mappings import MappingSpec  # noqa: E402
 from neuralign.models.layers import resolve_layers  # noqa: E402
 from neuralign.models.loading import (  # noqa: E402
     build_architecture,
@@ -605,7 +604,7 @@ def measure(args, config: dict) -> dict:
     widths = [64, 256, 512] if args.quick else [500, 1500, 2880, 8000, 20000]
     print(f"MajajHong2015 ridge fits, {n_train // scale} training stimuli:", flush=True)
     out["majajhong_fit"] = measure_fits(
-        lambda x, y: fit_mapping(ridge, x, y), n_train // scale, MAJAJHONG_NEUROIDS, widths
+        lambda x, y: mappings.fit(ridge, x, y), n_train // scale, MAJAJHONG_NEUROIDS, widths
     )
     print(f"  seconds per fit by width: {_fmt(out['majajhong_fit'])}", flush=True)
     out["map_fit"] = {}
@@ -614,13 +613,10 @@ def measure(args, config: dict) -> dict:
         channel_widths = [32, 128] if args.quick else [64, 256, 1024, 2048]
         out["map_fit"][monkey] = {}
         for kind in config["maps"]["mappings"]:
-            spec = MappingSpec(
-                kind=kind,
-                relative_alphas=tuple(config["maps"]["relative_alphas"]),
-                pls_components=config["maps"]["pls_components"],
-            )
+            options = {k: config["maps"][k] for k in ("relative_alphas", "pls_components")}
+            spec = MappingSpec.from_options(options, kind)
             out["map_fit"][monkey][kind] = measure_fits(
-                lambda x, y, spec=spec: fit_linear(spec, x, y),
+                lambda x, y, spec=spec: mappings.fit(spec, x, y, inner=False).linear(),
                 n,
                 ARCARO_NEUROIDS[monkey],
                 channel_widths,

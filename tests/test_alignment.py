@@ -15,6 +15,7 @@ from scipy.optimize import linprog
 from scipy.spatial.distance import pdist, squareform
 
 from neuralign.datasets.simulated import demo
+from neuralign.fitting import mappings
 from neuralign.fitting.alignment import (
     METRICS,
     AlignmentSpec,
@@ -34,10 +35,10 @@ from neuralign.fitting.alignment.kernels import (
     correlation_rdm,
     rdm_spearman,
 )
-from neuralign.fitting.alignment.reverse import reverse_fit
+from neuralign.fitting.alignment.reverse import TARGET_CHUNK
 from neuralign.fitting.alignment.scoring import neural_data
+from neuralign.fitting.mappings import MappingSpec
 from neuralign.fitting.metrics import pearson_columns
-from neuralign.fitting.scoring import MappingSpec
 
 
 def thingsvision_cka():
@@ -178,7 +179,8 @@ def test_reverse_predictions_equal_reverse_pred():
         centred = neurons[train] - neurons[train].mean(axis=0)
         scale = (centred**2).sum() / min(centred.shape)  # MappingSpec's alphas are relative
         mapping = MappingSpec(relative_alphas=(0.1 / scale,))
-        got[test] = reverse_fit(neurons[train], units[train], neurons[test], mapping)[1]
+        fitted = mappings.fit(mapping, neurons[train], units[train], max_targets=TARGET_CHUNK)
+        got[test] = fitted.predict(neurons[test])
     np.testing.assert_allclose(got, expected, atol=1e-8)
     np.testing.assert_allclose(
         pearson_columns(got, units),

@@ -3,9 +3,9 @@ import pytest
 from scipy import stats
 from sklearn.linear_model import RidgeCV
 
+from neuralign.fitting.mappings import MappingSpec
 from neuralign.fitting.metrics import pearson_columns
 from neuralign.fitting.scoring import (
-    MappingSpec,
     cv_splits,
     fit_model,
     score_layers,

@@ -13,8 +13,9 @@ from sklearn.linear_model import RidgeCV
 from neuralign.activations.extraction import extract_to_file, read_activations
 from neuralign.analyses import fmri
 from neuralign.datasets.god_fmri import ROIS
+from neuralign.fitting import mappings
+from neuralign.fitting.mappings import MappingSpec
 from neuralign.fitting.metrics import pearson_columns
-from neuralign.fitting.scoring import MappingSpec
 from neuralign.models.layers import resolve_layers
 from neuralign.models.loading import LoadedModel, torchvision_data_config
 
@@ -82,12 +83,14 @@ def test_bootstrap_pearson_matches_resampled_corrcoef():
     assert np.isnan(constant).all()
 
 
-def test_heldout_predictions_match_sklearn_on_zscored_sources():
+def test_zscored_chunked_ridge_matches_sklearn():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(60, 30)) * rng.uniform(0.1, 10, size=30) + 5
     y = x[:, :3] @ rng.normal(size=(3, 7)) + rng.normal(size=(60, 7))
     train, test = np.arange(45), np.arange(45, 60)
-    pred, alphas = fmri.heldout_predictions(x, y, train, test, MAPPING, chunk=3)
+    xz = fmri.zscore(x, train)
+    fitted = mappings.fit(MAPPING, xz[train], y[train], max_targets=3)
+    pred, alphas = fitted.predict(xz[test]), fitted.alpha
     xz = (x - x[train].mean(0)) / x[train].std(0)
     xc = xz[train] - xz[train].mean(0)
     grid = np.array(MAPPING.relative_alphas) * (xc**2).sum() / min(xc.shape)

@@ -3,7 +3,8 @@
 import torch
 
 from neuralign.activations.extraction import layer_arrays
-from neuralign.fitting.scoring import MappingSpec, fit_model
+from neuralign.fitting.mappings import MappingSpec
+from neuralign.fitting.scoring import fit_model
 from neuralign.io.artifacts import open_netcdf, write_netcdf
 from neuralign.io.dataset import open_dataset, strata
 from neuralign.io.logs import log_to
@@ -42,13 +43,7 @@ def main(
         n_splits=options["n_splits"],
         train_size=options["train_size"],
         split_seed=options["split_seed"],
-        mapping=MappingSpec(
-            kind=options["mapping"],
-            relative_alphas=tuple(options["relative_alphas"]),
-            pls_components=options["pls_components"],
-            inner_folds=options["inner_folds"],
-            device=options["device"],
-        ),
+        mapping=MappingSpec.from_options(options),
         formula=options["ceiling_formula"],
         n_bootstrap=options["n_bootstrap"],
         bootstrap_seed=options["bootstrap_seed"],

@@ -3,7 +3,7 @@
 import torch
 
 from neuralign.analyses.fmri import fit_subject, read_units
-from neuralign.fitting.scoring import MappingSpec
+from neuralign.fitting.mappings import MappingSpec
 from neuralign.io.artifacts import write_netcdf
 from neuralign.io.dataset import open_dataset
 from neuralign.io.logs import log_to
@@ -29,9 +29,7 @@ def main(
         units,
         stimuli,
         rois=options["rois"],
-        mapping=MappingSpec(
-            relative_alphas=tuple(options["relative_alphas"]), device=options["device"]
-        ),
+        mapping=MappingSpec.from_options(options),
         n_bootstrap=options["n_bootstrap"],
         seed=options["bootstrap_seed"],
     )

@@ -16,7 +16,7 @@ from neuralign.analyses.maps import (
     neuroid_arrays,
     spatial_layers,
 )
-from neuralign.fitting.scoring import MappingSpec
+from neuralign.fitting.mappings import MappingSpec
 from neuralign.io.artifacts import open_netcdf, write_netcdf
 from neuralign.io.dataset import DatasetError, open_dataset, stimulus_images
 from neuralign.io.logs import log_to
@@ -62,15 +62,7 @@ def main(
     feature_grid = acts[spatial[0]].shape[-1]
     log.info("layers %s (skipped, not spatial: %s); field %.1f deg", spatial, skipped, field)
     arrays = neuroid_arrays(ds)
-    mappings = [
-        MappingSpec(
-            kind=kind,
-            relative_alphas=tuple(options["relative_alphas"]),
-            pls_components=options["pls_components"],
-            device=options["device"],
-        )
-        for kind in options["mappings"]
-    ]
+    mappings = [MappingSpec.from_options(options, kind) for kind in options["mappings"]]
     repetitions = ds["map_repetitions"].values if "map_repetitions" in ds else None
     fit, results = fit_map_model(
         layer_maps,

@@ -39,8 +39,10 @@ from scipy import stats
 import neuralign
 from neuralign.datasets import god_fmri
 from neuralign.datasets.god_fmri import ROIS
+from neuralign.fitting import mappings
+from neuralign.fitting.mappings import MappingSpec
 from neuralign.fitting.metrics import bootstrap_indices, pearson_columns, percentile_ci
-from neuralign.fitting.scoring import MappingSpec, fit_mapping, repetition_mean
+from neuralign.fitting.scoring import repetition_mean
 from neuralign.io.artifacts import open_netcdf
 from neuralign.io.dataset import DatasetError
 
@@ -135,26 +137,6 @@ def zscore(x: np.ndarray, train: np.ndarray) -> np.ndarray:
     return (x - mean) / np.where(sd > 0, sd, 1.0)
 
 
-def heldout_predictions(
-    source: np.ndarray,
-    target: np.ndarray,
-    train: np.ndarray,
-    test: np.ndarray,
-    mapping: MappingSpec,
-    chunk: int = TARGET_CHUNK,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Test predictions (test, target) and alphas (target,) of ridge maps fitted on ``train``
-    from the z-scored ``source``, ``chunk`` targets at a time."""
-    x = zscore(np.asarray(source, dtype=np.float64), train)
-    predictions, alphas = [], []
-    for start in range(0, target.shape[1], chunk):
-        y = target[train, start : start + chunk]
-        predict, _, alpha = fit_mapping(mapping, x[train], y)
-        predictions.append(predict(x[test]))
-        alphas.append(alpha)
-    return np.concatenate(predictions, axis=1), np.concatenate(alphas)
-
-
 def bootstrap_counts(n: int, n_bootstrap: int, seed: int) -> np.ndarray:
     """(bootstrap, n) counts of each test image in seeded resamples with replacement."""
     indices = bootstrap_indices(n, n_bootstrap, seed)
@@ -232,7 +214,9 @@ def fit_subject(
     dec_boot = np.full((len(present), len(layers), n_bootstrap), np.nan)
     for i, roi in enumerate(present):
         for j, units in enumerate(layers.values()):
-            pred, alpha = heldout_predictions(voxels[:, members[roi]], units, train, test, mapping)
+            x = zscore(voxels[:, members[roi]], train)
+            fitted = mappings.fit(mapping, x[train], units[train], max_targets=TARGET_CHUNK)
+            pred, alpha = fitted.predict(x[test]), fitted.alpha
             dec_r[i, j, : units.shape[1]] = pearson_columns(pred, units[test])
             dec_alpha[i, j, : units.shape[1]] = alpha
             dec_boot[i, j] = _median(bootstrap_pearson(pred, units[test], counts))
@@ -242,7 +226,9 @@ def fit_subject(
     enc_alpha = np.full_like(enc_r, np.nan)
     enc_boot = np.full((len(present), len(layers), n_bootstrap), np.nan)
     for j, units in enumerate(layers.values()):
-        pred, alpha = heldout_predictions(units, voxels[:, in_any], train, test, mapping)
+        x = zscore(units, train)
+        fitted = mappings.fit(mapping, x[train], voxels[train][:, in_any], max_targets=TARGET_CHUNK)
+        pred, alpha = fitted.predict(x[test]), fitted.alpha
         enc_r[j, in_any] = pearson_columns(pred, voxels[test][:, in_any])
         enc_alpha[j, in_any] = alpha
         boot = np.full((n_bootstrap, len(in_any)), np.nan)

@@ -29,7 +29,6 @@ never see the held-out image either.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -37,6 +36,8 @@ import torch
 import xarray as xr
 
 import neuralign
+from neuralign.fitting import mappings
+from neuralign.fitting.mappings import MappingSpec
 from neuralign.fitting.metrics import (
     bootstrap_indices,
     half_means,
@@ -45,9 +46,6 @@ from neuralign.fitting.metrics import (
     spearman_brown,
     split_halves,
 )
-from neuralign.fitting.pls import fit_pls
-from neuralign.fitting.ridge import fit_ridge_loo
-from neuralign.fitting.scoring import MappingSpec, _mean_squared_singular_value
 from neuralign.io.artifacts import open_netcdf
 from neuralign.reporting.scores import read_measured_top1, top1_columns
 
@@ -98,32 +96,6 @@ def design(
     return x[keep], y[keep], image, position
 
 
-@dataclass
-class LinearFit:
-    """A fitted linear mapping ``y = (x − x_mean) @ coef + y_mean`` (numpy)."""
-
-    x_mean: np.ndarray
-    y_mean: np.ndarray
-    coef: np.ndarray  # (feature, neuroid)
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return (np.asarray(x, dtype=np.float64) - self.x_mean) @ self.coef + self.y_mean
-
-
-def fit_linear(spec: MappingSpec, x: np.ndarray, y: np.ndarray) -> LinearFit:
-    """Ridge (one alpha per neuroid by exact leave-one-out over the samples, alphas relative
-    to the mean Gram eigenvalue) or PLS with ``spec.pls_components``, as in ``fitting``."""
-    x = np.asarray(x, dtype=np.float64)
-    if spec.kind == "ridge":
-        alphas = np.asarray(spec.relative_alphas) * _mean_squared_singular_value(x)
-        fit = fit_ridge_loo(x, y, alphas, device=spec.device)
-    elif spec.kind == "pls":
-        fit = fit_pls(x, y, min(spec.pls_components, *x.shape), device=spec.device)
-    else:
-        raise ValueError(f"unknown mapping {spec.kind!r}; valid: ridge, pls")
-    return LinearFit(*(np.asarray(t.cpu().numpy()) for t in (fit.x_mean, fit.y_mean, fit.coef)))
-
-
 def image_correlations(
     prediction: np.ndarray, target: np.ndarray, image: np.ndarray, images: Sequence[int]
 ) -> np.ndarray:
@@ -137,7 +109,7 @@ def inner_score(x: np.ndarray, y: np.ndarray, image: np.ndarray, spec: MappingSp
     images = np.unique(image)
     r = []
     for held in images:
-        fit = fit_linear(spec, x[image != held], y[image != held])
+        fit = mappings.fit(spec, x[image != held], y[image != held], inner=False).linear()
         r.append(pearson_columns(fit.predict(x[image == held]), y[image == held]))
     return float(np.nanmedian(np.nanmean(np.stack(r), axis=0)))
 
@@ -166,7 +138,7 @@ def loio(
         for k, held in enumerate(images):
             train, test = image != held, image == held
             inner[li, k] = inner_score(x[train], y[train], image[train], spec)
-            fits[li][k] = fit_linear(spec, x[train], y[train])
+            fits[li][k] = mappings.fit(spec, x[train], y[train], inner=False).linear()
             predictions[li, test] = fits[li][k].predict(x[test])
             r[li, k] = pearson_columns(predictions[li, test], y[test])
     chosen = inner.argmax(axis=0)

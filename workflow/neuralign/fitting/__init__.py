@@ -1,4 +1,15 @@
-"""Fitting model features to neural data: ridge, PLS, RSA, cross-validated neural scoring,
+"""Fitting model features to neural data: ridge, PLS, the mapping registry, RSA, cross-validated
+neural scoring,
 ceilings, metrics and the alignment-metric registry."""
 
-__all__ = ["alignment", "ceilings", "decoding", "metrics", "pls", "ridge", "rsa", "scoring"]
+__all__ = [
+    "alignment",
+    "ceilings",
+    "decoding",
+    "mappings",
+    "metrics",
+    "pls",
+    "ridge",
+    "rsa",
+    "scoring",
+]

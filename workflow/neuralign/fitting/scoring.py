@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
@@ -24,7 +23,8 @@ from sklearn.model_selection import (
 )
 
 import neuralign
-from neuralign.fitting import rsa
+from neuralign.fitting import mappings, rsa
+from neuralign.fitting.mappings import MappingSpec
 from neuralign.fitting.metrics import (
     bootstrap_indices,
     ceiled_score,
@@ -32,8 +32,6 @@ from neuralign.fitting.metrics import (
     percentile_ci,
     sem,
 )
-from neuralign.fitting.pls import fit_pls
-from neuralign.fitting.ridge import fit_ridge_loo
 
 
 def shuffle_splits(
@@ -84,43 +82,6 @@ def repetition_mean(responses: np.ndarray) -> np.ndarray:
     return np.nanmean(responses, axis=-1)
 
 
-@dataclass(frozen=True)
-class MappingSpec:
-    """How features map to neuroids.
-
-    ``ridge``: one alpha per neuroid by exact leave-one-out over ``relative_alphas`` (multiples
-    of the mean eigenvalue of the training Gram matrix); the leave-one-out predictions score the
-    layer. ``pls``: PLS regression with ``pls_components`` (Brain-Score: 25); ``inner_folds``-fold
-    predictions on the training stimuli score the layer.
-    """
-
-    kind: str = "ridge"
-    relative_alphas: tuple[float, ...] = tuple(np.logspace(-3, 3, 13))
-    pls_components: int = 25
-    inner_folds: int = 3
-    device: str = "cpu"
-
-
-def fit_mapping(spec: MappingSpec, x: np.ndarray, y: np.ndarray):
-    """Fit on (x, y): a predict function, out-of-sample predictions of the training stimuli
-    (for choosing the layer), and the alpha per neuroid (NaN for PLS)."""
-    if spec.kind == "ridge":
-        alphas = np.asarray(spec.relative_alphas) * _mean_squared_singular_value(x)
-        fit = fit_ridge_loo(x, y, alphas, device=spec.device)
-        return fit.predict, fit.loo_predictions, fit.alpha
-    if spec.kind != "pls":
-        raise ValueError(f"unknown mapping {spec.kind!r}; valid: ridge, pls")
-
-    def pls(x_fit, y_fit):
-        components = min(spec.pls_components, *x_fit.shape)
-        return fit_pls(x_fit, y_fit, components, device=spec.device).predict
-
-    inner = np.empty_like(y, dtype=np.float64)
-    for train, test in KFold(spec.inner_folds, shuffle=True, random_state=0).split(x):
-        inner[test] = pls(x[train], y[train])(x[test])
-    return pls(x, y), inner, np.full(y.shape[1], np.nan)
-
-
 def score_layers(
     features: Mapping[str, np.ndarray],
     targets: np.ndarray,
@@ -139,10 +100,10 @@ def score_layers(
     for li, layer in enumerate(layers):
         x = np.asarray(features[layer], dtype=np.float64)
         for si, (train, test) in enumerate(splits):
-            predict, inner, alpha = fit_mapping(mapping, x[train], targets[train])
-            out["predictions"][li][si] = predict(x[test])
-            out["alpha"][li, si] = alpha
-            out["inner"][li, si] = np.nanmedian(pearson_columns(inner, targets[train]))
+            fitted = mappings.fit(mapping, x[train], targets[train])
+            out["predictions"][li][si] = fitted.predict(x[test])
+            out["alpha"][li, si] = fitted.alpha
+            out["inner"][li, si] = np.nanmedian(pearson_columns(fitted.inner, targets[train]))
     return out
 
 
@@ -187,12 +148,6 @@ def stimulus_bootstrap(
             medians.append(np.nanmedian(pearson_columns(pred[pick], targets[test][pick])))
         samples[b] = np.mean(medians)
     return samples
-
-
-def _mean_squared_singular_value(x: np.ndarray) -> float:
-    """Mean eigenvalue of the centred Gram matrix: the scale of a relative alpha grid."""
-    xc = x - x.mean(axis=0)
-    return float((xc * xc).sum() / min(xc.shape))
 
 
 def summarize(

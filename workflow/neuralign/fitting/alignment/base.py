@@ -11,15 +11,15 @@ two halves of the repetitions.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 
 import numpy as np
 
 from neuralign.fitting.alignment.kernels import RankedPairs, correlation_rdm
+from neuralign.fitting.mappings import MAPPING_OPTIONS, MappingSpec
 from neuralign.fitting.metrics import pearson_columns, spearman_brown
 from neuralign.fitting.rsa import rdm
-from neuralign.fitting.scoring import MappingSpec
 
 Evaluation = Callable[[np.ndarray], float]
 
@@ -51,13 +51,11 @@ class AlignmentSpec:
     def from_options(cls, options: Mapping) -> AlignmentSpec:
         """The spec of a flat options dict: this class's fields, and ``MappingSpec``'s
         (except ``kind``, which each metric sets) for ``mapping``."""
-        mapping_keys = ("relative_alphas", "pls_components", "inner_folds", "device")
-        mapping = MappingSpec(**{k: options[k] for k in mapping_keys if k in options})
-        mapping = replace(mapping, relative_alphas=tuple(mapping.relative_alphas))
         own = {f.name for f in fields(cls)} - {"mapping"}
-        unknown = set(options) - own - set(mapping_keys)
+        unknown = set(options) - own - set(MAPPING_OPTIONS)
         if unknown:
             raise ValueError(f"unknown alignment options {sorted(unknown)}; valid: {sorted(own)}")
+        mapping = MappingSpec.from_options({k: options[k] for k in MAPPING_OPTIONS if k in options})
         return cls(**{k: v for k, v in options.items() if k in own}, mapping=mapping)
 
 

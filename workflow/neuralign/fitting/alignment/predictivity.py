@@ -1,12 +1,12 @@
 """Per-neuroid Pearson r metrics: linear predictivity (ridge, PLS) and one-to-one mapping.
 
-Ridge and PLS are ``neuralign.fitting.scoring``'s mappings, fitted on the training stimuli; their
-out-of-sample predictions of the training stimuli (exact leave-one-out for ridge, inner folds
-for PLS) pick the layer. One-to-one mapping gives each neuroid the single unit whose responses
-correlate best with it over the training stimuli (Pearson r, signed: the unit's tuning must
-match, not mirror, the neuroid's); the layer is picked by choosing units on one half of the
-training stimuli and scoring them on the other, both ways. The value is the median over
-neuroids of the held-out r.
+Ridge and PLS are mappings of the registry ``neuralign.fitting.mappings``, fitted on the
+training stimuli; their out-of-sample predictions of the training stimuli (exact leave-one-out
+for ridge, inner folds for PLS) pick the layer. One-to-one mapping gives each neuroid the single
+unit whose responses correlate best with it over the training stimuli (Pearson r, signed: the
+unit's tuning must match, not mirror, the neuroid's); the layer is picked by choosing units on
+one half of the training stimuli and scoring them on the other, both ways. The value is the
+median over neuroids of the held-out r.
 
 Ceiling: the value for a model whose units are the noise-free responses. Its best linear
 prediction of neuroid j is the noise-free response itself, which correlates √ρ_j with the
@@ -26,6 +26,7 @@ import dataclasses
 
 import numpy as np
 
+from neuralign.fitting import mappings
 from neuralign.fitting.alignment.base import (
     AlignmentSpec,
     Layer,
@@ -37,7 +38,6 @@ from neuralign.fitting.alignment.base import (
     resampled_r,
 )
 from neuralign.fitting.metrics import pearson_columns
-from neuralign.fitting.scoring import fit_mapping
 
 
 def median_r(a: np.ndarray, b: np.ndarray) -> float:
@@ -48,10 +48,10 @@ def median_r(a: np.ndarray, b: np.ndarray) -> float:
 def _linear(kind: str, layer: Layer, neural: Neural, split: Split, spec: AlignmentSpec):
     x, y = layer.features, neural.targets
     mapping = dataclasses.replace(spec.mapping, kind=kind)
-    predict, inner, _ = fit_mapping(mapping, x[split.train], y[split.train])
-    predicted, measured = predict(x[split.test]), y[split.test]
+    fitted = mappings.fit(mapping, x[split.train], y[split.train])
+    predicted, measured = fitted.predict(x[split.test]), y[split.test]
     return Scored(
-        train=median_r(inner, y[split.train]),
+        train=median_r(fitted.inner, y[split.train]),
         test=lambda pick: np.nanmedian(resampled_r(predicted, measured, pick), axis=-1),
     )
 

@@ -28,6 +28,7 @@ import dataclasses
 
 import numpy as np
 
+from neuralign.fitting import mappings
 from neuralign.fitting.alignment.base import (
     AlignmentSpec,
     Layer,
@@ -38,20 +39,9 @@ from neuralign.fitting.alignment.base import (
     resampled_r,
 )
 from neuralign.fitting.alignment.predictivity import median_r
-from neuralign.fitting.scoring import MappingSpec, fit_mapping
+from neuralign.fitting.mappings import MappingSpec
 
 TARGET_CHUNK = 256  # units fitted at once: bounds the (alpha, stimulus, unit) LOO arrays
-
-
-def reverse_fit(predictors: np.ndarray, targets: np.ndarray, apply: np.ndarray, mapping):
-    """Ridge from ``predictors`` to every column of ``targets`` (in chunks): leave-one-out
-    predictions of the fitting stimuli and predictions for ``apply``."""
-    loo, predicted = [], []
-    for chunk in np.array_split(np.arange(targets.shape[1]), -(-targets.shape[1] // TARGET_CHUNK)):
-        predict, inner, _ = fit_mapping(mapping, predictors, targets[:, chunk])
-        loo.append(inner)
-        predicted.append(predict(apply))
-    return np.hstack(loo), np.hstack(predicted)
 
 
 def _ridge(spec: AlignmentSpec) -> MappingSpec:
@@ -63,10 +53,10 @@ def score_reverse(layer: Layer, neural: Neural, split: Split, spec: AlignmentSpe
     units = layer.units(spec.max_units, spec.unit_seed)
     x = layer.features[:, units]
     y = neural.targets
-    loo, predicted = reverse_fit(y[split.train], x[split.train], y[split.test], _ridge(spec))
-    actual = x[split.test]
+    fitted = mappings.fit(_ridge(spec), y[split.train], x[split.train], max_targets=TARGET_CHUNK)
+    predicted, actual = fitted.predict(y[split.test]), x[split.test]
     return Scored(
-        train=median_r(loo, x[split.train]),
+        train=median_r(fitted.inner, x[split.train]),
         test=lambda pick: np.nanmedian(resampled_r(predicted, actual, pick), axis=-1),
     )
 
@@ -78,10 +68,8 @@ def ceiling_reverse(neural: Neural, split: Split, spec: AlignmentSpec):
     from_others = np.zeros((len(split.test), n_neuroids))
     for j in range(n_neuroids if n_neuroids > 1 else 0):
         rest = np.delete(np.arange(n_neuroids), j)
-        predict, _, _ = fit_mapping(
-            _ridge(spec), y[np.ix_(split.train, rest)], y[split.train, j : j + 1]
-        )
-        from_others[:, j] = predict(y[np.ix_(split.test, rest)])[:, 0]
+        fitted = mappings.fit(_ridge(spec), y[np.ix_(split.train, rest)], y[split.train, j : j + 1])
+        from_others[:, j] = fitted.predict(y[np.ix_(split.test, rest)])[:, 0]
     measured = y[split.test]
 
     def ceiling(pick: np.ndarray):
