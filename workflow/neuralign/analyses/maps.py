@@ -96,13 +96,6 @@ def design(
     return x[keep], y[keep], image, position
 
 
-def image_correlations(
-    prediction: np.ndarray, target: np.ndarray, image: np.ndarray, images: Sequence[int]
-) -> np.ndarray:
-    """Pearson r per (image, neuroid) over each image's positions."""
-    return np.stack([pearson_columns(prediction[image == i], target[image == i]) for i in images])
-
-
 def inner_score(x: np.ndarray, y: np.ndarray, image: np.ndarray, spec: MappingSpec) -> float:
     """Leave-one-image-out score of one layer on training samples: median over neuroids of
     the mean r over the left-out images."""

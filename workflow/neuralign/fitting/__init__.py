@@ -1,6 +1,5 @@
-"""Fitting model features to neural data: ridge, PLS, the mapping registry, RSA, cross-validated
-neural scoring,
-ceilings, metrics and the alignment-metric registry."""
+"""Fitting model features to neural data: ridge, PLS, the mapping registry, RSA,
+cross-validated neural scoring, ceilings, metrics and the alignment-metric registry."""
 
 __all__ = [
     "alignment",
