@@ -7,8 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from neuralign.analyses.fmri import check_simulated_paths
-from neuralign.config import ConfigError
+from neuralign.config import ConfigError, check_fmri_simulated_paths
 from neuralign.datasets.god_fmri import ROIS, convert_god, stimulus_names
 from neuralign.datasets.simulated import fmri as demo_fmri
 from neuralign.io.dataset import DatasetError, validate_dataset
@@ -124,5 +123,5 @@ def test_unknown_subject_is_refused(tmp_path):
 )
 def test_simulated_paths_are_checked(h5_dir, stimulus_dir, message):
     with pytest.raises(ConfigError, match=message):
-        check_simulated_paths({"h5_dir": h5_dir, "stimulus_dir": stimulus_dir})
-    check_simulated_paths({"h5_dir": "results/sim", "stimulus_dir": "results/sim_images"})
+        check_fmri_simulated_paths({"h5_dir": h5_dir, "stimulus_dir": stimulus_dir})
+    check_fmri_simulated_paths({"h5_dir": "results/sim", "stimulus_dir": "results/sim_images"})

@@ -1,11 +1,11 @@
-"""Feature importance of fitted map readouts (neuralign.analyses.attribution)."""
+"""Feature importance of fitted map readouts (neuralign.analyses.maps.attribution)."""
 
 import numpy as np
 import pytest
 import torch
 from scipy.stats import spearmanr
 
-from neuralign.analyses.attribution import (
+from neuralign.analyses.maps.attribution import (
     block_average,
     project_to_grid,
     readout_attributions,

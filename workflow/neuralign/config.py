@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from neuralign.datasets import cowley2023, majajhong2015
+from neuralign.datasets import cowley2023, god_fmri, majajhong2015
 from neuralign.fitting.alignment import METRICS
+from neuralign.io.dataset import DatasetError
 from neuralign.models.layers import LayerError, resolve_layers
 from neuralign.models.loading import ModelError, build_architecture, check_source
 from neuralign.models.sources import harmonized as harmonized_models
@@ -226,4 +227,68 @@ def check_metrics(metrics: list[str], cv: str) -> None:
             "config 'metrics' needs held-out sets of several stimuli (CKA, RSA and Procrustes "
             "compare held-out stimuli with each other): set 'fitting.cv' to shuffle or kfold, "
             "or 'metrics: []'"
+        )
+
+
+# fMRI stage
+GOD_H5_DIR = "resources/god_fmri"  # config 'fmri.h5_dir' default: the downloaded files
+
+
+def check_fmri(fmri: Mapping, unchecked_subjects: Sequence[str] = ()) -> None:
+    """Check config 'fmri' before any job: model sources and layer specs resolve, and the
+    stimulus folder holds every image of ``unchecked_subjects`` (those whose dataset is not
+    built yet) whose HDF5 file is already there (the others are checked when converted, after
+    rule download fetched their file). ConfigError says where to get what is missing. With
+    'fmri.simulated.enabled' a rule makes those files, so only their folders are checked
+    (``check_fmri_simulated_paths``). Whether the gated stimulus images are there at all decides
+    whether the experiment runs (``neuralign.gated.god_stimuli``)."""
+    for model, source in fmri["models"].items():
+        spec = fmri["model_layers"].get(model, fmri["layers"])
+        try:
+            resolve_layers(build_architecture(source), spec, model)
+        except (ModelError, LayerError) as err:
+            raise ConfigError(f"config 'fmri.models.{model}': {err}") from err
+    unknown = sorted(set(fmri["model_layers"]) - set(fmri["models"]))
+    if unknown:
+        raise ConfigError(
+            f"config 'fmri.model_layers' names {unknown}, which are not in 'fmri.models' "
+            f"({', '.join(fmri['models'])})"
+        )
+    if fmri.get("simulated", {}).get("enabled", False):
+        check_fmri_simulated_paths(fmri)
+        return  # the files are made by rule god_fmri_simulated
+    for subject in unchecked_subjects:
+        h5 = Path(fmri["h5_dir"]) / f"{subject}.h5"
+        if not h5.is_file():
+            continue
+        try:
+            god_fmri.check_stimulus_dir(h5, fmri["stimulus_dir"])
+        except DatasetError as err:
+            raise ConfigError(
+                f"config 'fmri.stimulus_dir': {err} (or set 'fmri.subjects: []' to leave the "
+                "fMRI experiment out)"
+            ) from err
+
+
+def check_fmri_simulated_paths(fmri: Mapping) -> None:
+    """With 'fmri.simulated.enabled', the SIMULATED files go to 'h5_dir' and 'stimulus_dir':
+    ConfigError unless both are set, apart from each other and from resources/god_fmri (the
+    real files' default place, which a simulation must never fill)."""
+    where = "e.g. h5_dir: results/simulated/god_fmri, stimulus_dir: results/simulated/god_images"
+    if not fmri["stimulus_dir"]:
+        raise ConfigError(
+            "config 'fmri.simulated.enabled' writes the SIMULATED images into "
+            f"'fmri.stimulus_dir', which is not set; {where}"
+        )
+    h5_dir, stimuli = Path(fmri["h5_dir"]).resolve(), Path(fmri["stimulus_dir"]).resolve()
+    if h5_dir == Path(GOD_H5_DIR).resolve():
+        raise ConfigError(
+            f"config 'fmri.simulated.enabled' would write SIMULATED files into 'fmri.h5_dir' "
+            f"{fmri['h5_dir']}, where the real GOD files belong; point it elsewhere ({where})"
+        )
+    if h5_dir == stimuli or h5_dir.is_relative_to(stimuli):
+        raise ConfigError(
+            f"config 'fmri.simulated.enabled': 'fmri.h5_dir' {fmri['h5_dir']} lies in "
+            f"'fmri.stimulus_dir' {fmri['stimulus_dir']}, the folder of images the simulation "
+            f"writes; give them separate folders ({where})"
         )

@@ -1,8 +1,6 @@
 """Config, checks, downloads and input functions of the fMRI experiment (rules: fmri.smk)."""
 
-from functools import partial
-
-from neuralign.analyses import fmri as fmri_lib
+from neuralign.config import check_fmri
 from neuralign.datasets.god_fmri import SUBJECT_FILES
 
 FMRI = config["fmri"]
@@ -23,10 +21,24 @@ if FMRI_LEFT_OUT:
     leave_out(FMRI_LEFT_OUT)
 FMRI_SUBJECTS = {} if FMRI_LEFT_OUT else _SUBJECTS
 FMRI_MODELS = FMRI["models"] if FMRI_SUBJECTS else {}
-# the outputs that `rule all` builds (none without subjects, or when the experiment is left out)
-fmri_targets = partial(fmri_lib.workflow_targets, list(FMRI_SUBJECTS))
+FMRI_TARGETS = (
+    "results/fmri/summary.csv",
+    "results/fmri/comparison.csv",
+    "results/figures/fmri/roi_layer.png",
+    "results/figures/fmri/roi_layer.pdf",
+    "results/figures/fmri/roi_layer_encoding.png",
+    "results/figures/fmri/roi_layer_encoding.pdf",
+)
+
+
+def fmri_targets():
+    """The outputs that `rule all` builds (none without subjects, or when the experiment is
+    left out)."""
+    return list(FMRI_TARGETS) if FMRI_SUBJECTS else []
+
+
 if FMRI_SUBJECTS:
-    fmri_lib.check_config(FMRI, _UNBUILT)
+    check_fmri(FMRI, _UNBUILT)
     for _source in FMRI_MODELS.values():
         REMOTE_FILES.update(weights_download(_source))
         NEEDED_DOWNLOADS.update(weights_download(_source))

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from neuralign.config import ConfigError
 from neuralign.io.imagefolder import ImageFolderDataset, imagenet_wnids
 from neuralign.models.loading import IMAGENET_CLASSES, ModelError, has_imagenet_head
-from neuralign.reporting.scores import read_measured_top1
+from neuralign.models.metadata import read_measured_top1
 
 TOP_K = 5
 MEASURED_COLUMNS = ["top1", "top1_ci_low", "top1_ci_high", "top5", "n_images"]

@@ -5,6 +5,7 @@ __all__ = [
     "alignment",
     "ceilings",
     "decoding",
+    "jobs",
     "mappings",
     "metrics",
     "pls",

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from neuralign.io.artifacts import write_csv
+import numpy as np
+from PIL import Image
+
+from neuralign.analyses.maps import grid_step, maps_table, most_reliable_neuroid
+from neuralign.io.artifacts import open_netcdf, read_table, save_figure, write_csv
+from neuralign.io.dataset import open_dataset, stimulus_images
+from neuralign.reporting.figures import fmri_roi_layer, map_panel
 from neuralign.reporting.scores import scores_table
 
 
@@ -26,3 +32,96 @@ def write_scores(
     )
     write_csv(table, out_path, provenance)
     log.info("wrote %s with %d models", out_path, len(table))
+
+
+# --- maps and fMRI (H1, #18): the tables and figures of the map and fMRI analyses ---
+
+
+def write_map_scores(
+    *,
+    fit_paths: Sequence[str],
+    models: Sequence[dict],
+    dataset: str,
+    out_path: str,
+    log,
+    provenance: dict,
+    imagenet_paths: Sequence[str] = (),
+    top1_unavailable: str | None = None,
+) -> None:
+    """Collect the map fits of every model on one map dataset into one table (as
+    ``write_scores``; both start their rows with ``neuralign.models.metadata.model_columns``)."""
+    table = maps_table(fit_paths, models, dataset, imagenet_paths, top1_unavailable)
+    write_csv(table, out_path, provenance)
+    log.info("wrote %s: %d rows (model x mapping x array)", out_path, len(table))
+
+
+def write_table_figure(
+    *,
+    plot: Callable,
+    table_path: str,
+    png_path: str,
+    pdf_path: str,
+    log,
+    provenance: dict,
+    **options,
+) -> None:
+    """Figure ``plot(table, **options)`` of a table, as PNG and PDF (200 dpi)."""
+    figure = plot(read_table(table_path), **options)
+    save_figure(figure, [png_path, pdf_path], provenance, dpi=200)
+    log.info("wrote %s and %s", png_path, pdf_path)
+
+
+def write_map_panel(
+    *,
+    dataset_path: str,
+    fit_paths: list[str],
+    labels: list[str],
+    mapping: str,
+    n_images: int,
+    png_path: str,
+    pdf_path: str,
+    log,
+    provenance: dict,
+) -> None:
+    """Figure: the first ``n_images`` images, the most reliable neuroid's IT maps and the
+    held-out maps the models of ``fit_paths`` predict for it."""
+    ds = open_dataset(dataset_path)
+    fits = [open_netcdf(path) for path in fit_paths]
+    neuroid = most_reliable_neuroid(fits[0])
+    shown = range(min(n_images, ds.sizes["stimulus"]))
+    files = stimulus_images(ds, dataset_path)
+    images = [np.asarray(Image.open(files[k])) for k in shown]
+    half_image = float(ds.attrs["image_size_deg"]) / 2
+    y, x = ds["y"].values, ds["x"].values
+    step = grid_step(y)
+    predictions = {
+        label: fit["predicted_maps"].sel(mapping=mapping).values[list(shown), neuroid]
+        for label, fit in zip(labels, fits, strict=True)
+    }
+    figure = map_panel(
+        images,
+        ds["maps"].values[list(shown), neuroid],
+        predictions,
+        (-half_image, half_image, half_image, -half_image),
+        (x[0] - step / 2, x[-1] + step / 2, y[-1] + step / 2, y[0] - step / 2),
+        str(ds["neuroid_id"].values[neuroid]),
+    )
+    save_figure(figure, [png_path, pdf_path], provenance, dpi=150)
+    log.info("wrote %s and %s (neuroid %s)", png_path, pdf_path, ds["neuroid_id"].values[neuroid])
+
+
+def write_fmri_figures(
+    *,
+    summary_path: str,
+    comparison_path: str,
+    outputs: dict[str, tuple[str, str]],
+    log,
+    provenance: dict,
+) -> None:
+    """Figures of the fMRI experiment, ROI x layer, both models: one per direction of
+    ``outputs`` (direction → (png, pdf))."""
+    summary, comparison = read_table(summary_path), read_table(comparison_path)
+    for direction, paths in outputs.items():
+        figure = fmri_roi_layer(summary, comparison, direction)
+        save_figure(figure, paths, provenance, dpi=200)
+        log.info("wrote %s", paths)

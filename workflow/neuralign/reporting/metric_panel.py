@@ -20,13 +20,14 @@ import xarray as xr  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from neuralign.io.artifacts import open_netcdf  # noqa: E402
+from neuralign.models.metadata import read_measured_top1, top1_columns  # noqa: E402
 from neuralign.reporting.figures import (  # noqa: E402
     THRESHOLD,
     accuracy_correlations,
     family_points,
     quadratic_trend,
 )
-from neuralign.reporting.scores import most_chosen_layer, read_measured_top1, top1_columns  # noqa: E402
+from neuralign.reporting.scores import most_chosen_layer  # noqa: E402
 
 VALUE_COLUMNS = (
     "raw",
@@ -68,7 +69,7 @@ def metrics_table(
     imagenet_paths: Sequence[str] = (),
 ) -> pd.DataFrame:
     """``{dataset}_metrics.csv``: one row per model × metric, with the model's family and
-    ImageNet top-1 (``neuralign.reporting.scores.top1_columns``)."""
+    ImageNet top-1 (``neuralign.models.metadata.top1_columns``)."""
     if len(fit_paths) != len(models):
         raise ValueError(f"{len(fit_paths)} alignment artifacts for {len(models)} models")
     measured = read_measured_top1(imagenet_paths)

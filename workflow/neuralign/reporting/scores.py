@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 import pandas as pd
 import xarray as xr
 
+from neuralign.fitting.scoring import most_chosen_layer
 from neuralign.io.artifacts import open_netcdf, read_table
+from neuralign.models.metadata import model_columns, read_measured_top1
 
 SUMMARY_COLUMNS = (
     "raw",
@@ -21,11 +22,6 @@ SUMMARY_COLUMNS = (
     "ceiled_ci_high",
 )
 OPTIONAL_COLUMNS = ("raw_ci_stimuli_low", "raw_ci_stimuli_high")  # not for RSA fits
-
-
-def most_chosen_layer(fit: xr.Dataset) -> tuple[str, int]:
-    """The layer chosen in most splits of a fits artifact, and in how many."""
-    return Counter(fit["chosen_layer"].values.tolist()).most_common(1)[0]
 
 
 def score_row(fit: xr.Dataset) -> dict:
@@ -53,30 +49,6 @@ def read_alignment(paths: Sequence[str]) -> dict[str, float]:
             raise ValueError(f"{path}: no column(s) {sorted(missing)}; rerun rule human_alignment")
         alignment.update(zip(table["model"], table["human_alignment"], strict=True))
     return alignment
-
-
-def read_measured_top1(paths: Sequence[str]) -> dict[str, dict]:
-    """{model: its row} of the tables of rule imagenet_accuracy."""
-    return {row["model"]: row for path in paths for row in read_table(path).to_dict("records")}
-
-
-def top1_columns(model: dict, measured: dict[str, dict], unavailable: str | None = None) -> dict:
-    """The model's ImageNet top-1: the model table's, else the measured one, else (with
-    ``unavailable``, the reason no measurement can be had) none; and which."""
-    if not pd.isna(model["imagenet_top1"]):
-        return {"imagenet_top1": model["imagenet_top1"], "imagenet_top1_source": "model table"}
-    if model["id"] not in measured and unavailable:
-        return {"imagenet_top1": float("nan"), "imagenet_top1_source": unavailable}
-    if model["id"] not in measured:
-        raise ValueError(
-            f"model {model['id']!r} has no imagenet_top1 in the model table and no measured "
-            "one (results/imagenet/<model>.csv of rule imagenet_accuracy)"
-        )
-    row = measured[model["id"]]
-    return {
-        "imagenet_top1": row["top1"],
-        "imagenet_top1_source": f"measured on {row['n_images']} ImageNet val images",
-    }
 
 
 def scores_table(
@@ -107,10 +79,7 @@ def scores_table(
     for path, model in zip(fit_paths, models, strict=True):
         rows.append(
             {
-                "dataset": dataset,
-                "model": model["id"],
-                "family": model["family"],
-                **top1_columns(model, measured, top1_unavailable),
+                **model_columns(dataset, model, measured, top1_unavailable),
                 **score_row(open_netcdf(path)),
                 **({"human_alignment": alignment[model["id"]]} if alignment_paths else {}),
             }

@@ -31,69 +31,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
-import torch
 import xarray as xr
 
 import neuralign
+from neuralign.analyses.maps.ceilings import (
+    array_summary,
+    neighbour_ceiling,
+    per_array,
+    split_half_map_ceiling,
+)
+from neuralign.analyses.maps.geometry import design, sample_at_positions
 from neuralign.fitting import mappings
 from neuralign.fitting.mappings import MappingSpec
-from neuralign.fitting.metrics import (
-    bootstrap_indices,
-    half_means,
-    pearson_columns,
-    percentile_ci,
-    spearman_brown,
-    split_halves,
-)
-from neuralign.io.artifacts import open_netcdf
-from neuralign.reporting.scores import read_measured_top1, top1_columns
-
-
-def field_degrees(image_degrees: float, y: np.ndarray, x: np.ndarray, step: float) -> float:
-    """Field of view (degrees) centred on the image that holds the image and every grid
-    position with half a step to spare."""
-    extent = 2 * max(np.abs(y).max(), np.abs(x).max()) + step
-    return float(max(image_degrees, extent))
-
-
-def grid_step(values: np.ndarray) -> float:
-    """The spacing of a regular grid coordinate (degrees)."""
-    values = np.asarray(values, dtype=np.float64)
-    return float(np.diff(values).mean()) if len(values) > 1 else 1.0
-
-
-def sample_at_positions(
-    features: np.ndarray, y: np.ndarray, x: np.ndarray, field: float
-) -> np.ndarray:
-    """Bilinear samples (n, C, len(y), len(x)) of feature maps (n, C, h, w) that span a
-    ``field``-degree view, at positions ``y``/``x`` (degrees from the centre; pixel centres at
-    (i + ½)/h of the view, borders clamped)."""
-    maps = torch.as_tensor(np.asarray(features), dtype=torch.float64)
-    gy, gx = torch.meshgrid(
-        torch.as_tensor(2 * np.asarray(y) / field),
-        torch.as_tensor(2 * np.asarray(x) / field),
-        indexing="ij",
-    )
-    grid = torch.stack([gx, gy], dim=-1)[None].expand(len(maps), -1, -1, -1)
-    sampled = torch.nn.functional.grid_sample(
-        maps, grid.to(maps.dtype), mode="bilinear", padding_mode="border", align_corners=False
-    )
-    return sampled.numpy()
-
-
-def design(
-    features: np.ndarray, maps: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Samples of all images: x (sample, C), y (sample, neuroid), the image of each sample and
-    the flat position index of each sample. Positions where any neuroid's map is NaN (not
-    shown) are left out."""
-    n_images, n_channels = features.shape[:2]
-    x = features.reshape(n_images, n_channels, -1).transpose(0, 2, 1)
-    y = maps.reshape(n_images, maps.shape[1], -1).transpose(0, 2, 1)
-    keep = np.isfinite(y).all(axis=2)
-    image, position = np.nonzero(keep)
-    return x[keep], y[keep], image, position
+from neuralign.fitting.metrics import pearson_columns
 
 
 def inner_score(x: np.ndarray, y: np.ndarray, image: np.ndarray, spec: MappingSpec) -> float:
@@ -145,60 +95,6 @@ def loio(
         "predictions": selected,
         "fits": [fits[c][k] for k, c in enumerate(chosen)],
     }
-
-
-def array_summary(
-    r: np.ndarray, arrays: np.ndarray, n_bootstrap: int, seed: int
-) -> dict[str, np.ndarray]:
-    """Per array: median over its neuroids of the mean r over images, and a 95% bootstrap CI
-    over images. ``r`` is (image, neuroid); returns arrays over ``np.unique(arrays)``."""
-    names = np.unique(arrays)
-    idx = bootstrap_indices(r.shape[0], n_bootstrap, seed)
-    low, high = [], []
-    for name in names:
-        sub = r[:, arrays == name]
-        boot = np.nanmedian(np.nanmean(sub[idx], axis=1), axis=1)
-        low_high = percentile_ci(boot)
-        low.append(low_high[0])
-        high.append(low_high[1])
-    value = per_array(r, arrays)
-    return {"array": names, "value": value, "low": np.array(low), "high": np.array(high)}
-
-
-def per_array(values: np.ndarray, arrays: np.ndarray) -> np.ndarray:
-    """Per array (in ``np.unique`` order): median over its neuroids of the mean over images of
-    ``values`` (image, neuroid)."""
-    return np.array(
-        [np.nanmedian(np.nanmean(values[:, arrays == name], axis=0)) for name in np.unique(arrays)]
-    )
-
-
-def split_half_map_ceiling(repetitions: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
-    """Split-half reliability of the maps per (image, neuroid): the two half-means of random
-    halvings of the repetitions correlated over positions, averaged over splits, corrected by
-    Spearman–Brown. ``repetitions`` is (image, neuroid, y, x, repetition)."""
-    n_images, n_neuroids = repetitions.shape[:2]
-    flat = repetitions.reshape(n_images, n_neuroids, -1, repetitions.shape[-1])
-    first, second = half_means(flat, split_halves(flat.shape[-1], n_splits, seed))
-    r = pearson_columns(first, second, axis=3)  # (split, image, neuroid)
-    return spearman_brown(r.mean(axis=0))
-
-
-def neighbour_ceiling(maps: np.ndarray) -> np.ndarray:
-    """The published alternative ceiling per (image, neuroid): the best Pearson r of the
-    neuroid's map with any other neuroid's map of the same image (over positions)."""
-    n_images, n_neuroids = maps.shape[:2]
-    out = np.full((n_images, n_neuroids), np.nan)
-    if n_neuroids < 2:
-        return out
-    for i in range(n_images):
-        flat = maps[i].reshape(n_neuroids, -1)
-        flat = flat[:, np.isfinite(flat).all(axis=0)]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr = np.corrcoef(flat)
-        np.fill_diagonal(corr, -np.inf)
-        out[i] = np.nanmax(corr, axis=1)
-    return out
 
 
 def fit_map_model(
@@ -299,74 +195,3 @@ def fit_map_model(
         },
     )
     return ds, results
-
-
-def grid_field(image_degrees: float, grid: int, step_degrees: float) -> float:
-    """``field_degrees`` of a centred ``grid`` × ``grid`` grid ``step_degrees`` apart."""
-    positions = (np.arange(grid) - (grid - 1) / 2) * step_degrees
-    return field_degrees(image_degrees, positions, positions, step_degrees)
-
-
-def spatial_layers(activations: xr.Dataset, layers: Sequence[str]) -> tuple[list, list]:
-    """The layers whose stored features keep (channel, y, x), and the others."""
-    spatial = [layer for layer in layers if activations[layer].ndim == 4]
-    return spatial, [layer for layer in layers if layer not in spatial]
-
-
-def neuroid_arrays(ds: xr.Dataset) -> np.ndarray:
-    """The electrode array of each neuroid ("all" when the dataset names none)."""
-    if "array" in ds.coords:
-        return ds["array"].values.astype(str)
-    return np.array(["all"] * ds.sizes["neuroid"])
-
-
-def maps_table(
-    fit_paths: Sequence[str],
-    models: Sequence[dict],
-    dataset: str,
-    imagenet_paths: Sequence[str] = (),
-    top1_unavailable: str | None = None,
-):
-    """One row per model, mapping and array: family, ImageNet top-1 (the model table's, else
-    measured: ``imagenet_paths``, else empty with ``top1_unavailable`` as its source; as in
-    ``neuralign.reporting.scores.top1_columns``), the most chosen layer, raw map predictivity with
-    its CI, the
-    two ceilings and the attribution Spearman rhos."""
-    if len(fit_paths) != len(models):
-        raise ValueError(f"{len(fit_paths)} map fits for {len(models)} models")
-    measured = read_measured_top1(imagenet_paths)
-    rows = []
-    for path, model in zip(fit_paths, models, strict=True):
-        fit = open_netcdf(path)
-        for mapping in fit["mapping"].values:
-            chosen = fit["chosen_layer"].sel(mapping=mapping).values.tolist()
-            layer = max(set(chosen), key=chosen.count)
-            for array in fit["array"].values:
-                pick = {"mapping": mapping, "array": array}
-                row = {
-                    "dataset": dataset,
-                    "model": model["id"],
-                    "family": model["family"],
-                    **top1_columns(model, measured, top1_unavailable),
-                    "mapping": mapping,
-                    "array": array,
-                    "layer": layer,
-                    "layer_share": chosen.count(layer) / len(chosen),
-                    **{
-                        name: float(fit[name].sel(pick))
-                        for name in ("raw", "raw_ci_low", "raw_ci_high")
-                    },
-                    "neighbour_ceiling": float(fit["neighbour_ceiling"].sel(array=array)),
-                }
-                if "split_half_ceiling" in fit:
-                    row["split_half_ceiling"] = float(fit["split_half_ceiling"].sel(array=array))
-                if "attribution_summary" in fit:
-                    for method in fit["method"].values:
-                        for res in fit["resolution"].values:
-                            row[f"{method}_spearman_{res}"] = float(
-                                fit["attribution_summary"].sel(
-                                    {"method": method, "resolution": res, "array": array}
-                                )
-                            )
-                rows.append(row)
-    return pd.DataFrame(rows)

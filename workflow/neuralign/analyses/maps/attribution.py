@@ -1,9 +1,9 @@
 """Feature importance of a fitted map readout, compared with IT maps.
 
-The readout of neuroid n is the one ``neuralign.analyses.maps`` fits: a layer's output,
-average-pooled
-to the stored feature grid, sampled bilinearly at the grid positions, mapped linearly to the
-neuroid; its scalar is the mean prediction over the grid positions (the predicted map's mean).
+The readout of neuroid n is the one ``neuralign.analyses.maps.predictivity`` fits: a layer's
+output, average-pooled to the stored feature grid, sampled bilinearly at the grid positions,
+mapped linearly to the neuroid; its scalar is the mean prediction over the grid positions (the
+predicted map's mean).
 Two attributions of that scalar with respect to the model's input image:
 
 - ``saliency``: |∂ readout / ∂ input|, the maximum over the colour channels (Simonyan et al.
@@ -29,7 +29,8 @@ import xarray as xr
 from PIL import Image
 from scipy.stats import rankdata
 
-from neuralign.analyses.maps import neuroid_arrays, per_array
+from neuralign.analyses.maps.ceilings import per_array
+from neuralign.analyses.maps.geometry import neuroid_arrays
 from neuralign.fitting.metrics import pearson_columns
 
 METHODS = ("saliency", "gradient_input")
