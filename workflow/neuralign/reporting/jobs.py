@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from PIL import Image
 
-from neuralign.analyses.maps import grid_step, maps_table, most_reliable_neuroid
+from neuralign.analyses.maps import grid_step, most_reliable_neuroid
 from neuralign.io.artifacts import open_netcdf, read_table, save_figure, write_csv
 from neuralign.io.dataset import open_dataset, stimulus_images
 from neuralign.reporting.figures import fmri_roi_layer, map_panel
@@ -37,22 +37,20 @@ def write_scores(
 # --- maps and fMRI (H1, #18): the tables and figures of the map and fMRI analyses ---
 
 
-def write_map_scores(
+def write_table(
     *,
-    fit_paths: Sequence[str],
-    models: Sequence[dict],
-    dataset: str,
+    table: Callable,
     out_path: str,
     log,
     provenance: dict,
-    imagenet_paths: Sequence[str] = (),
-    top1_unavailable: str | None = None,
+    rows: str = "rows",
+    **arguments,
 ) -> None:
-    """Collect the map fits of every model on one map dataset into one table (as
-    ``write_scores``; both start their rows with ``neuralign.models.metadata.model_columns``)."""
-    table = maps_table(fit_paths, models, dataset, imagenet_paths, top1_unavailable)
-    write_csv(table, out_path, provenance)
-    log.info("wrote %s: %d rows (model x mapping x array)", out_path, len(table))
+    """Write the table ``table(**arguments)`` (e.g. ``neuralign.analyses.maps.maps_table``) as
+    CSV and log its number of rows (``rows``: what a row is)."""
+    frame = table(**arguments)
+    write_csv(frame, out_path, provenance)
+    log.info("wrote %s: %d rows (%s)", out_path, len(frame), rows)
 
 
 def write_table_figure(
