@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from neuralign.datasets.god_fmri import IMAGE_REQUEST, REPOSITORY
+from neuralign.io.artifacts import write_csv
 
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png"}
 IMAGENET_REGISTRATION = "https://image-net.org/download-images.php"
@@ -91,3 +92,12 @@ def left_out_table(stages: Sequence[LeftOut | dict]) -> pd.DataFrame:
     """The report's "left out" table: one row per stage left out."""
     rows = [asdict(stage) if isinstance(stage, LeftOut) else dict(stage) for stage in stages]
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def write_left_out(
+    *, stages: Sequence[LeftOut | dict], out_path: str, log, provenance: dict
+) -> None:
+    """Write the report's "left out" table (the workflow job of rule ``left_out``)."""
+    table = left_out_table(stages)
+    write_csv(table, out_path, provenance)
+    log.info("left out:\n%s", table.to_string(index=False))

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -280,3 +281,33 @@ def _dataset(
             "neuralign_version": neuralign.__version__,
         },
     )
+
+
+def extract_monkey(archive: str | os.PathLike, monkey: str, folder: str | os.PathLike) -> Path:
+    """Extract ``monkey``'s ``.mat`` file and image folder from the published ``archive`` into
+    ``folder``; the extracted ``.mat`` file (its image folder lies beside it), or DatasetError
+    when ``archive`` is no zip archive or does not hold them."""
+    info = get_monkey(monkey)
+    try:
+        with zipfile.ZipFile(archive) as handle:
+            members = [
+                name
+                for name in handle.namelist()
+                if name.endswith(info.mat_file) or f"{info.image_folder}/" in name
+            ]
+            handle.extractall(folder, members)
+    except zipfile.BadZipFile as err:
+        raise DatasetError(
+            f"{archive}: is not a zip archive ({err}); delete it and rerun to download "
+            f"{ARCHIVE_URL} again (or point maps.arcaro2020_archive at a copy of it)"
+        ) from err
+    mat = [path for path in Path(folder).rglob(Path(info.mat_file).name)]
+    if not mat:
+        raise DatasetError(f"{archive}: holds no {info.mat_file}; is it {ARCHIVE_URL}?")
+    return mat[0]
+
+
+def stimulus_folder(mat_file: str | os.PathLike, monkey: str) -> Path:
+    """The image folder of ``monkey`` in the archive extracted around its ``mat_file``."""
+    info = get_monkey(monkey)
+    return Path(str(mat_file)[: -len(info.mat_file)]) / info.image_folder
