@@ -2,11 +2,11 @@
 
 from neuralign.io.jobs import run
 from neuralign.reporting.figures import map_predictivity_vs_accuracy
-from neuralign.reporting.jobs import write_table_figure
+from neuralign.reporting.jobs import write_figure
 
 run(
     snakemake,
-    write_table_figure,
+    write_figure,
     plot=map_predictivity_vs_accuracy,
     table_path=snakemake.input.table,
     png_path=snakemake.output.png,

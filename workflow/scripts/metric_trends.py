@@ -2,11 +2,12 @@
 
 from neuralign.io.jobs import run
 from neuralign.reporting.jobs import write_trends
+from neuralign.reporting.metric_panel import trend_table
 
 run(
     snakemake,
     write_trends,
-    panel=True,
+    trends=trend_table,
     scores_path=snakemake.input.scores,
     out_path=snakemake.output.table,
     n_bootstrap=snakemake.params.n_bootstrap,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
@@ -10,62 +10,40 @@ from PIL import Image
 from neuralign.analyses.maps import grid_step, most_reliable_neuroid
 from neuralign.io.artifacts import open_netcdf, read_table, save_figure, write_csv
 from neuralign.io.dataset import open_dataset, stimulus_images
-from neuralign.reporting.figures import (
-    accuracy_correlations,
-    accuracy_vs_predictivity,
-    fmri_roi_layer,
-    map_panel,
-)
-from neuralign.reporting.metric_panel import (
-    metrics_table,
-    panel_figure,
-    rank_agreement,
-    trend_table,
-)
-from neuralign.reporting.scores import scores_table
+from neuralign.reporting.figures import fmri_roi_layer, map_panel
+from neuralign.reporting.metric_panel import rank_agreement
 
 
-def write_scores(
+def write_table(
     *,
-    fit_paths: Sequence[str],
-    models: Sequence[dict],
-    dataset: str,
+    table: Callable,
     out_path: str,
     log,
     provenance: dict,
-    alignment_paths: Sequence[str] = (),
-    imagenet_paths: Sequence[str] = (),
-    top1_unavailable: str | None = None,
-    panel: bool = False,
+    rows: str = "rows",
+    **arguments,
 ) -> None:
-    """Collect the fits of every model on one dataset into the scores table, or with ``panel``
-    its alignment artifacts into the metric panel's table (one row per model × metric; no
-    ``alignment_paths`` or ``top1_unavailable`` then)."""
-    if panel:
-        table = metrics_table(fit_paths, models, dataset, imagenet_paths)
-        summary = f": {len(models)} models × {table['metric'].nunique()} metrics"
-    else:
-        table = scores_table(
-            fit_paths, models, dataset, alignment_paths, imagenet_paths, top1_unavailable
-        )
-        summary = f" with {len(table)} models"
-    write_csv(table, out_path, provenance)
-    log.info("wrote %s%s", out_path, summary)
+    """Write the table ``table(**arguments)`` (e.g. ``reporting.scores.scores_table``,
+    ``reporting.metric_panel.metrics_table``, ``analyses.maps.maps_table``) as CSV and log its
+    number of rows (``rows``: what a row is)."""
+    frame = table(**arguments)
+    write_csv(frame, out_path, provenance)
+    log.info("wrote %s: %d rows (%s)", out_path, len(frame), rows)
 
 
 def write_trends(
     *,
+    trends: Callable,
     scores_path: str,
     out_path: str,
     n_bootstrap: int,
     seed: int,
     log,
     provenance: dict,
-    panel: bool = False,
 ) -> None:
-    """Table: Spearman correlation of ImageNet top-1 with predictivity below and above 70%, and
-    within each trained family; with ``panel``, per alignment metric of the panel's table."""
-    trends = trend_table if panel else accuracy_correlations
+    """Table ``trends(scores, n_bootstrap, seed)`` of a scores table: Spearman of ImageNet top-1
+    with the score below and above 70% (``reporting.figures.accuracy_correlations``, or per
+    alignment metric ``reporting.metric_panel.trend_table``)."""
     table = trends(read_table(scores_path), n_bootstrap, seed)
     write_csv(table, out_path, provenance)
     log.info("\n%s", table.to_string(index=False))
@@ -79,43 +57,6 @@ def write_metric_agreement(*, scores_path: str, out_path: str, log, provenance: 
 
 
 def write_figure(
-    *,
-    scores_path: str,
-    png_path: str,
-    pdf_path: str,
-    title: str,
-    log,
-    provenance: dict,
-    panel: bool = False,
-) -> None:
-    """Figure: ImageNet top-1 against ceiled neural predictivity, one point per model; with
-    ``panel``, against every alignment metric of the panel's table, one panel per metric."""
-    draw = panel_figure if panel else accuracy_vs_predictivity
-    figure = draw(read_table(scores_path), title)
-    save_figure(figure, [png_path, pdf_path], provenance, dpi=200)
-    log.info("wrote %s and %s", png_path, pdf_path)
-
-
-# The tables and figures of the map and fMRI analyses.
-
-
-def write_table(
-    *,
-    table: Callable,
-    out_path: str,
-    log,
-    provenance: dict,
-    rows: str = "rows",
-    **arguments,
-) -> None:
-    """Write the table ``table(**arguments)`` (e.g. ``neuralign.analyses.maps.maps_table``) as
-    CSV and log its number of rows (``rows``: what a row is)."""
-    frame = table(**arguments)
-    write_csv(frame, out_path, provenance)
-    log.info("wrote %s: %d rows (%s)", out_path, len(frame), rows)
-
-
-def write_table_figure(
     *,
     plot: Callable,
     table_path: str,
