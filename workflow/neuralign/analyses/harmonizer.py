@@ -44,7 +44,12 @@ from neuralign.datasets.simulated import synthetic_shortcut as ss
 from neuralign.io.artifacts import save_torch
 from neuralign.io.atomic import atomic_path
 from neuralign.io.imagefolder import ImageFolderDataset, imagenet_wnids
-from neuralign.models.loading import ModelError, load_model, parse_source, save_checkpoint
+from neuralign.models.loading import (
+    check_checkpoint_base,
+    load_model,
+    parse_source,
+    save_checkpoint,
+)
 
 HUMAN_SPEARMAN_CEILING = 0.6575315343478081
 LABEL_SMOOTHING = 0.1
@@ -349,12 +354,8 @@ SYNTHETIC_IMAGES = 1000
 
 def checkpoint_arch(source: str) -> str:
     """The timm architecture a harmonized copy of ``source`` is saved as."""
+    check_checkpoint_base(source)
     kind, name = parse_source(source)
-    if kind == "torchvision":
-        raise ModelError(
-            f"harmonizer base {source!r}: harmonized checkpoints are timm models; use an "
-            "offline:, timm:, timm-untrained: or checkpoint: source"
-        )
     if kind == "checkpoint":
         return torch.load(name, map_location="cpu", weights_only=True)["arch"]
     return name
