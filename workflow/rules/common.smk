@@ -11,14 +11,9 @@ from neuralign.config import (
     config_file,
     select_models,
 )
-from neuralign.datasets import (
-    cowley2023,
-    dataset_downloads,
-    kriegeskorte2008,
-    majajhong2015,
-    remote_files,
-    resource_path,
-)
+from neuralign.datasets import cowley2023, kriegeskorte2008, majajhong2015
+from neuralign.datasets.published import dataset_downloads, remote_files
+from neuralign.io.resources import resource_path
 from neuralign import gated
 from neuralign.datasets.cowley2023 import get_session
 from neuralign.datasets.user import spec_files
