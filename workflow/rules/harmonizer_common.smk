@@ -9,9 +9,9 @@ ALIGNMENT = HARMONIZER["alignment"]["enabled"]
 
 def clickme_shards(split, needed):
     """The ClickMe shards of ``split``: those of the configured folder (checked by
-    neuralign.config.check_harmonizer), else, when ``needed``, the published shards, which
-    rule download fetches into resources/ (no checksums are published: trust on first use);
-    else none."""
+    neuralign.config.check_harmonizer), else, when ``needed``, the published shards, which rule
+    download fetches into resources/ (no checksums are published; trust on first use); else
+    none."""
     folder = HARMONIZER["clickme"][split]
     if folder:
         return [str(path) for path in clickme_data.shard_paths(folder, split)]
