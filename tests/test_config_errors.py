@@ -5,7 +5,9 @@ import pytest
 
 from neuralign.config import (
     ConfigError,
+    check_harmonizer,
     check_layer_config,
+    check_maps,
     check_model_files,
     check_user_datasets,
 )
@@ -138,3 +140,34 @@ def test_weights_only_harmonized_models_are_downloaded_from_their_registered_url
         check_layer_config(activations, table, ["cnx"])
     check_layer_config({**activations, "model_layers": {"cnx": ["stages.1"]}}, table, ["cnx"])
     assert not (tmp_path / "resources").exists()
+
+
+def test_map_options_are_checked_with_the_config():
+    maps = {
+        "datasets": ["demo_maps"],
+        "attribution": True,
+        "attribution_mapping": "ridge",
+        "mappings": ["pls"],
+        "arcaro2020_archive": None,
+    }
+    with pytest.raises(ConfigError, match="are map datasets; list them"):
+        check_maps(maps, ["demo_maps"])
+    with pytest.raises(ConfigError, match="maps.attribution_mapping 'ridge' is not one of"):
+        check_maps(maps, ["demo"])
+    unfitted = {**maps, "attribution": False, "arcaro2020_archive": "nowhere.zip"}
+    with pytest.raises(ConfigError, match="'maps.arcaro2020_archive' is 'nowhere.zip', not a"):
+        check_maps(unfitted, ["demo"])
+
+
+def test_harmonizer_options_are_checked_with_the_config(tmp_path):
+    """One check, one message for a torchvision base (also the trainer's: checkpoint_arch)."""
+    harmonizer = {"clickme": {"train": None, "val": None}, "imagenet_train": None, "runs": {}}
+    check_harmonizer(harmonizer)
+    with pytest.raises(ConfigError, match=r"harmonizer.clickme.val': ClickMe folder nowhere"):
+        check_harmonizer({**harmonizer, "clickme": {"train": None, "val": "nowhere"}})
+    runs = {"r": {"base": "timm-untrained:resnet10t", "data": "clickme+imagenet"}}
+    with pytest.raises(ConfigError, match="'harmonizer.runs.r': data 'clickme\\+imagenet'"):
+        check_harmonizer({**harmonizer, "runs": runs})
+    runs = {"r": {"base": "torchvision:resnet18", "data": "synthetic"}}
+    with pytest.raises(ConfigError, match="runs.r.base': .*harmonized checkpoints are timm"):
+        check_harmonizer({**harmonizer, "runs": runs})

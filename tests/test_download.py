@@ -14,14 +14,12 @@ from pathlib import Path
 import pytest
 
 from neuralign.io import download as dl
-from neuralign.io.download import (
+from neuralign.io.archives import extract_zip
+from neuralign.io.download import FigshareFile, RemoteFile, download
+from neuralign.io.resources import (
     DownloadError,
     DownloadLock,
-    FigshareFile,
     LockEntry,
-    RemoteFile,
-    download,
-    extract_zip,
     mirror_path,
     sha256_file,
 )

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neuralign.datasets.bdata import write_bdata as god_write_bdata
 from neuralign.datasets.god_fmri import (
     IMAGE_REQUEST,
     ROIS,
@@ -14,7 +15,6 @@ from neuralign.datasets.god_fmri import (
     image_name,
     stimulus_names,
 )
-from neuralign.datasets.god_fmri import write_bdata as god_write_bdata
 from neuralign.io.artifacts import write_netcdf
 from neuralign.io.dataset import DatasetError, open_dataset, validate_dataset
 
@@ -64,7 +64,7 @@ def write_bdata(
     voxels: np.ndarray | None = None,
     members: dict[str, list[int]] = MEMBERS,
 ):
-    """A BData file as bdpy's ``BData.save`` writes it (``god_fmri.write_bdata``): voxels, then
+    """A BData file as bdpy's ``BData.save`` writes it (``bdata.write_bdata``): voxels, then
     DataType, Run, stimulus_id columns; sample ``r`` has value ``100 r + v`` in voxel ``v``
     unless ``voxels`` (sample, voxel) are given; ``members`` lists the voxels of each ROI;
     ``skip_key`` leaves one metadata key out."""

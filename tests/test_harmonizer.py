@@ -6,7 +6,10 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 from torch.utils.data import DataLoader
 
-from neuralign.analyses import harmonizer as hz
+from neuralign.analyses.harmonizer import demo as hz_demo
+from neuralign.analyses.harmonizer import evaluate as hz_evaluate
+from neuralign.analyses.harmonizer import loss as hz_loss
+from neuralign.analyses.harmonizer import train as hz_train
 from neuralign.datasets.simulated import synthetic_shortcut as ss
 from neuralign.models.loading import load_model
 
@@ -53,7 +56,7 @@ def test_alignment_loss_gradcheck_double_backprop():
     weight = 0.5 * torch.randn(3, 2, 3, 3, dtype=torch.float64, generator=torch.Generator())
 
     def alignment(w):
-        return hz.harmonizer_loss(Smooth(w), images, labels, maps, has_map, lam=1.0).alignment
+        return hz_loss.harmonizer_loss(Smooth(w), images, labels, maps, has_map, lam=1.0).alignment
 
     assert alignment(weight.requires_grad_()) > 0
     assert torch.autograd.gradcheck(alignment, (weight,))
@@ -61,7 +64,7 @@ def test_alignment_loss_gradcheck_double_backprop():
 
 def test_pyramid_levels_equal_direct_binomial_convolution():
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
-    levels = hz.gaussian_pyramid(x, levels=5)
+    levels = hz_loss.gaussian_pyramid(x, levels=5)
     kernel = torch.tensor([1.0, 4, 6, 4, 1])
     kernel = (torch.outer(kernel, kernel) / 256)[None, None].repeat(3, 1, 1, 1)
     expected = x
@@ -79,18 +82,18 @@ def test_images_without_map_do_not_contribute():
     images, labels, maps = _batch(n=4, size=16)
     images = images.repeat(1, 2, 1, 1)[:, :3]
     has_map = torch.tensor([True, True, False, False])
-    base = hz.harmonizer_loss(model, images, labels, maps, has_map, lam=1.0).alignment
+    base = hz_loss.harmonizer_loss(model, images, labels, maps, has_map, lam=1.0).alignment
     changed_images, changed_maps = images.clone(), maps.clone()
     changed_images[2:] = torch.randn_like(images[2:])
     changed_maps[2:] = float("nan")
-    changed = hz.harmonizer_loss(
+    changed = hz_loss.harmonizer_loss(
         model, changed_images, labels, changed_maps, has_map, lam=1.0
     ).alignment
     torch.testing.assert_close(changed, base)
     # As published: squared errors × has-map token, averaged over the whole batch.
-    alone = hz.harmonizer_loss(model, images[:2], labels[:2], maps[:2], has_map[:2], lam=1.0)
+    alone = hz_loss.harmonizer_loss(model, images[:2], labels[:2], maps[:2], has_map[:2], lam=1.0)
     torch.testing.assert_close(base, alone.alignment / 2)
-    none = hz.harmonizer_loss(model, images, labels, maps, torch.zeros(4, dtype=bool), lam=1.0)
+    none = hz_loss.harmonizer_loss(model, images, labels, maps, torch.zeros(4, dtype=bool), lam=1.0)
     assert none.alignment.item() == 0.0
 
 
@@ -99,7 +102,7 @@ def test_lambda_zero_is_label_smoothed_cross_entropy():
     model = ss.TinyCNN(num_classes=3, width=4)
     images, labels, maps = _batch(n=5, size=16)
     images = images.repeat(1, 2, 1, 1)[:, :3]
-    loss = hz.harmonizer_loss(model, images, labels, maps, torch.ones(5, dtype=bool), lam=0.0)
+    loss = hz_loss.harmonizer_loss(model, images, labels, maps, torch.ones(5, dtype=bool), lam=0.0)
     expected = F.cross_entropy(model(images), labels, label_smoothing=0.1)
     torch.testing.assert_close(loss.total, expected)
     torch.testing.assert_close(loss.cross_entropy, expected)
@@ -109,7 +112,7 @@ def test_parameter_groups_exclude_norms_and_biases():
     model = torch.nn.Sequential(
         torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.LayerNorm(4)
     )
-    decay, no_decay = hz.parameter_groups(model, weight_decay=0.1)
+    decay, no_decay = hz_train.parameter_groups(model, weight_decay=0.1)
     assert [p.shape for p in decay["params"]] == [(4, 3, 3, 3)]
     assert len(no_decay["params"]) == 5
     assert (decay["weight_decay"], no_decay["weight_decay"]) == (0.1, 0.0)
@@ -125,8 +128,8 @@ def test_human_alignment_is_spearman_over_ceiling():
     pairs = zip(templates[labels], maps, strict=True)
     rho = [spearmanr(t.flatten(), m.flatten()).statistic for t, m in pairs]
     expected = sum(rho) / len(rho) / 0.6575315343478081
-    assert hz.human_alignment(model, images, labels, maps) == pytest.approx(expected)
-    assert hz.human_alignment(model, images[:1], labels[:1], maps[:1]) == pytest.approx(
+    assert hz_evaluate.human_alignment(model, images, labels, maps) == pytest.approx(expected)
+    assert hz_evaluate.human_alignment(model, images[:1], labels[:1], maps[:1]) == pytest.approx(
         1 / 0.6575315343478081
     )
 
@@ -141,11 +144,13 @@ def test_train_resume_repeats_uninterrupted_run_and_saves_timm_checkpoint(tmp_pa
         return ss.TinyCNN(width=4)
 
     straight = model()
-    history = hz.train(straight, loader, epochs=2, **kwargs)
+    history = hz_train.train(straight, loader, epochs=2, **kwargs)
     interrupted = model()
-    hz.train(interrupted, loader, epochs=1, checkpoint_dir=tmp_path, **kwargs)
+    hz_train.train(interrupted, loader, epochs=1, checkpoint_dir=tmp_path, **kwargs)
     resumed = model()
-    again = hz.train(resumed, loader, epochs=2, checkpoint_dir=tmp_path, resume=True, **kwargs)
+    again = hz_train.train(
+        resumed, loader, epochs=2, checkpoint_dir=tmp_path, resume=True, **kwargs
+    )
     assert again == history
     assert set(history[0]) == {"epoch", "loss", "cross_entropy", "alignment", "accuracy"}
     for a, b in zip(straight.parameters(), resumed.parameters(), strict=True):
@@ -154,7 +159,9 @@ def test_train_resume_repeats_uninterrupted_run_and_saves_timm_checkpoint(tmp_pa
     torch.manual_seed(0)
     timm_model = load_model("timm-untrained:resnet10t").module
     tiny = DataLoader(ss.make_dataset(4, seed=1), batch_size=4)
-    hz.train(timm_model, tiny, epochs=1, arch="resnet10t", checkpoint_dir=tmp_path / "t", **kwargs)
+    hz_train.train(
+        timm_model, tiny, epochs=1, arch="resnet10t", checkpoint_dir=tmp_path / "t", **kwargs
+    )
     reloaded = load_model(f"checkpoint:{tmp_path / 't' / 'model.pt'}").module
     for key, value in timm_model.state_dict().items():
         torch.testing.assert_close(reloaded.state_dict()[key], value)
@@ -174,7 +181,7 @@ ALIGNMENT_MARGIN = 0.02
 
 @pytest.mark.parametrize("seed", [0])
 def test_harmonizer_beats_shortcut(seed):
-    summary = hz.shortcut_demo(
+    summary = hz_demo.shortcut_demo(
         lam=2.0,
         n_train=1000,
         n_test=1000,

@@ -7,7 +7,9 @@ import torch
 from conftest import write_summary_fit
 from scipy.stats import spearmanr
 
-from neuralign.analyses import harmonizer as hz
+from neuralign.analyses.harmonizer import data as hz_data
+from neuralign.analyses.harmonizer import evaluate as hz_evaluate
+from neuralign.analyses.harmonizer import runs as hz_runs
 from neuralign.datasets import clickme
 from neuralign.datasets.simulated import synthetic_shortcut as ss
 from neuralign.io import tfrecord as tr
@@ -19,7 +21,7 @@ CONFIG = {"input_size": (3, 224, 224), "mean": (0.5,) * 3, "std": (0.5,) * 3}
 
 
 def test_synthetic_training_data_is_the_shortcut_task_resized():
-    data = hz.training_data(RUN, CONFIG)
+    data = hz_data.training_data(RUN, CONFIG)
     images, labels, maps, has_map = data.tensors
     assert images.shape == (10, 3, 48, 48) and maps.shape == (10, 48, 48)
     small = ss.make_dataset(10, seed=3).tensors
@@ -39,15 +41,17 @@ def test_clickme_training_data_and_errors(tmp_path):
         [{"image": buffers[0], "heatmap": buffers[1], "label": k} for k in range(3)],
     )
     shards = [str(p) for p in clickme.shard_paths(tmp_path, "train")]
-    data = hz.training_data({**RUN, "data": "clickme", "n_images": 2}, CONFIG, clickme_train=shards)
+    data = hz_data.training_data(
+        {**RUN, "data": "clickme", "n_images": 2}, CONFIG, clickme_train=shards
+    )
     assert len(data) == 2
     image, label, human, has_map = data[1]
     assert image.shape == (3, 48, 48) and label == 1 and has_map
     assert human[24, 24] > human[2, 2]
     with pytest.raises(ValueError, match="needs ClickMe training shards"):
-        hz.training_data({**RUN, "data": "clickme"}, CONFIG)
+        hz_data.training_data({**RUN, "data": "clickme"}, CONFIG)
     with pytest.raises(ValueError, match="needs config 'harmonizer.imagenet_train'"):
-        hz.training_data({**RUN, "data": "clickme+imagenet"}, CONFIG, clickme_train=shards)
+        hz_data.training_data({**RUN, "data": "clickme+imagenet"}, CONFIG, clickme_train=shards)
 
 
 def clickme_jpeg(array):
@@ -62,39 +66,39 @@ def clickme_jpeg(array):
 
 def test_stale_checkpoint_is_discarded_when_options_change(tmp_path):
     options = {"base": "timm-untrained:resnet10t", "lambda": 1.0, "epochs": 1}
-    assert not hz.discard_stale_state(tmp_path, options)
+    assert not hz_runs.discard_stale_state(tmp_path, options)
     (tmp_path / "last.pt").write_bytes(b"state")
     # more epochs: resume
-    assert not hz.discard_stale_state(tmp_path, {**options, "epochs": 3})
+    assert not hz_runs.discard_stale_state(tmp_path, {**options, "epochs": 3})
     assert (tmp_path / "last.pt").is_file()
     # another lambda: start again
-    assert hz.discard_stale_state(tmp_path, {**options, "lambda": 0.5})
+    assert hz_runs.discard_stale_state(tmp_path, {**options, "lambda": 0.5})
     assert not (tmp_path / "last.pt").exists()
 
 
 def test_checkpoint_arch(tmp_path):
-    assert hz.checkpoint_arch("offline:tf_efficientnet_lite0") == "tf_efficientnet_lite0"
-    assert hz.checkpoint_arch("timm:resnet50.a1_in1k") == "resnet50.a1_in1k"
+    assert hz_runs.checkpoint_arch("offline:tf_efficientnet_lite0") == "tf_efficientnet_lite0"
+    assert hz_runs.checkpoint_arch("timm:resnet50.a1_in1k") == "resnet50.a1_in1k"
     save_checkpoint(torch.nn.Linear(2, 2), "resnet10t", tmp_path / "m.pt")
-    assert hz.checkpoint_arch(f"checkpoint:{tmp_path / 'm.pt'}") == "resnet10t"
+    assert hz_runs.checkpoint_arch(f"checkpoint:{tmp_path / 'm.pt'}") == "resnet10t"
     with pytest.raises(ModelError, match="harmonized checkpoints are timm models"):
-        hz.checkpoint_arch("torchvision:resnet18")
+        hz_runs.checkpoint_arch("torchvision:resnet18")
 
 
 def test_alignment_summary_and_dataset_alignment():
-    summary = hz.alignment_summary(np.array([0.2, 0.4, 0.6]))
+    summary = hz_evaluate.alignment_summary(np.array([0.2, 0.4, 0.6]))
     assert summary["human_alignment"] == pytest.approx(0.4 / 0.6575315343478081)
     assert summary["human_alignment_sem"] == pytest.approx(0.2 / np.sqrt(3) / 0.6575315343478081)
     assert summary["n_images"] == 3
     with pytest.raises(ValueError, match="1 of 2 per-image Spearman"):
-        hz.alignment_summary(np.array([0.1, np.nan]))
+        hz_evaluate.alignment_summary(np.array([0.1, np.nan]))
 
     torch.manual_seed(0)
     model = ss.TinyCNN(width=4)
     images, labels, maps, has_map = ss.make_dataset(7, seed=0, map_fraction=1.0).tensors
     data = torch.utils.data.TensorDataset(images, labels, maps, has_map)
-    result = hz.dataset_alignment(model, data, batch_size=3)
-    saliency = hz.evaluation_saliency(model, images, labels)
+    result = hz_evaluate.dataset_alignment(model, data, batch_size=3)
+    saliency = hz_evaluate.evaluation_saliency(model, images, labels)
     rho = [
         spearmanr(s.flatten(), m.flatten()).statistic for s, m in zip(saliency, maps, strict=True)
     ]

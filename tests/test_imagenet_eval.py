@@ -21,7 +21,7 @@ from neuralign.analyses.imagenet import (
     stratified_subset,
     wilson_interval,
 )
-from neuralign.config import ConfigError
+from neuralign.config import ConfigError, check_imagenet_top1
 from neuralign.io.imagefolder import imagenet_wnids
 from neuralign.models.loading import ModelError, build_architecture, has_imagenet_head, load_model
 from neuralign.reporting.scores import scores_table
@@ -201,7 +201,7 @@ def test_a_backbone_without_a_top1_cannot_be_measured():
     """With or without ImageNet validation images: such a model stops the run."""
     table = TABLE.assign(imagenet_top1=[75.1, np.nan, np.nan, np.nan])
     with pytest.raises(ConfigError) as error:
-        models_without_top1(table, ["lite0", "dino"], "m.tsv")
+        check_imagenet_top1(table, ["lite0", "dino"], "m.tsv")
     for text in ("['dino'] of m.tsv have no imagenet_top1 and no 1000-way", "linear probe"):
         assert text in str(error.value)
 

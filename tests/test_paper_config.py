@@ -10,9 +10,10 @@ import pandas as pd
 import yaml
 from conftest import REPO
 
-from neuralign.datasets import majajhong2015, resource_path
+from neuralign.datasets import majajhong2015
 from neuralign.datasets.arcaro2020 import ARCHIVE
 from neuralign.datasets.god_fmri import SUBJECT_FILES
+from neuralign.io.resources import resource_path
 from neuralign.models.loading import read_model_table, weights_download
 from neuralign.models.sources import harmonized as harmonized_models
 from neuralign.models.sources import robust as robust_models

@@ -8,11 +8,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from neuralign.datasets import cowley2023, god_fmri, majajhong2015
+from neuralign.datasets import clickme, cowley2023, god_fmri, majajhong2015
+from neuralign.datasets.arcaro2020 import ARCHIVE as ARCARO_ARCHIVE
 from neuralign.fitting.alignment import METRICS
 from neuralign.io.dataset import DatasetError
 from neuralign.models.layers import LayerError, resolve_layers
-from neuralign.models.loading import ModelError, build_architecture, check_source
+from neuralign.models.loading import (
+    ModelError,
+    build_architecture,
+    check_checkpoint_base,
+    check_source,
+    has_imagenet_head,
+)
 from neuralign.models.sources import harmonized as harmonized_models
 
 SCORED_ELSEWHERE = {
@@ -30,6 +37,23 @@ RDM_ONLY = ("kriegeskorte2008_92",)
 
 class ConfigError(ValueError):
     """The config asks for something that does not exist."""
+
+
+def check_config(config: Mapping, table: pd.DataFrame, models: list[str]) -> None:
+    """Every check of the (schema-validated) workflow config, before any job runs: datasets,
+    layers, model files, reduction, the metric panel, maps, harmonizer and ImageNet stages.
+    ``table`` is the model table and ``models`` the selected ids (``select_models``)."""
+    user_datasets = config["user_datasets"]
+    check_user_datasets(user_datasets)
+    check_datasets(config["datasets"], user_datasets)
+    check_layer_source(config["fitting"]["select_layer_on"], user_datasets)
+    check_layer_config(config["activations"], table, models)
+    check_model_files(table, models, config["model_table"])
+    check_reduction(config["activations"])
+    check_metrics(config["metrics"], config["fitting"]["cv"])
+    check_maps(config["maps"], config["datasets"])
+    check_harmonizer(config["harmonizer"])
+    check_imagenet_top1(table, models, config["model_table"])
 
 
 def _choices(name: str, valid: Iterable[str]) -> str:
@@ -227,6 +251,63 @@ def check_metrics(metrics: list[str], cv: str) -> None:
             "config 'metrics' needs held-out sets of several stimuli (CKA, RSA and Procrustes "
             "compare held-out stimuli with each other): set 'fitting.cv' to shuffle or kfold, "
             "or 'metrics: []'"
+        )
+
+
+def check_maps(maps: Mapping, datasets: Iterable[str]) -> None:
+    """Config 'maps': map datasets are listed there only, the attribution mapping is fitted,
+    and a user copy of the Arcaro 2020 archive is a file."""
+    listed_twice = sorted(set(maps["datasets"]) & set(datasets))
+    if listed_twice:
+        raise ConfigError(
+            f"config: {listed_twice} are map datasets; list them "
+            "under maps.datasets only, not under datasets"
+        )
+    if maps["attribution"] and maps["attribution_mapping"] not in maps["mappings"]:
+        raise ConfigError(
+            f"config: maps.attribution_mapping {maps['attribution_mapping']!r} is not one of "
+            f"maps.mappings {maps['mappings']}; add it there or set maps.attribution: false"
+        )
+    path = maps["arcaro2020_archive"]
+    if path and not Path(path).is_file():
+        raise ConfigError(
+            f"config 'maps.arcaro2020_archive' is {path!r}, not a file: point it at a copy "
+            f"of {ARCARO_ARCHIVE.url}, or set it to null to let the workflow download it"
+        )
+
+
+def check_harmonizer(harmonizer: Mapping) -> None:
+    """Config 'harmonizer': configured ClickMe folders hold their shards, runs on
+    'clickme+imagenet' have ImageNet training images, and bases are timm models."""
+    for split in ("train", "val"):
+        folder = harmonizer["clickme"][split]
+        if folder:
+            try:
+                clickme.shard_paths(folder, split)
+            except FileNotFoundError as err:
+                raise ConfigError(f"config 'harmonizer.clickme.{split}': {err}") from err
+    for run, options in harmonizer["runs"].items():
+        if options["data"] == "clickme+imagenet" and not harmonizer["imagenet_train"]:
+            raise ConfigError(
+                f"config 'harmonizer.runs.{run}': data 'clickme+imagenet' needs "
+                "'harmonizer.imagenet_train' (an ImageNet-style folder <wnid>/<image>)"
+            )
+        try:
+            check_checkpoint_base(options["base"])
+        except ModelError as err:
+            raise ConfigError(f"config 'harmonizer.runs.{run}.base': {err}") from err
+
+
+def check_imagenet_top1(table: pd.DataFrame, models: list[str], table_path: str = "") -> None:
+    """A selected model without a top-1 in the model table needs a 1000-way ImageNet
+    classifier: without one (backbone-only weights) its top-1 can never be measured."""
+    missing = [model for model in models if pd.isna(table.loc[model, "imagenet_top1"])]
+    headless = [model for model in missing if not has_imagenet_head(table.loc[model, "source"])]
+    if headless:
+        raise ConfigError(
+            f"model(s) {headless} of {table_path} have no imagenet_top1 and no 1000-way "
+            "ImageNet classifier (backbone-only weights), so it cannot be measured: fill in "
+            "their published top-1 (e.g. the paper's linear probe) in that column"
         )
 
 

@@ -1,9 +1,6 @@
-"""Config, checks and input functions of the alignment-metric panel (rules in alignment.smk)."""
-
-from neuralign.config import check_metrics
+"""Config and input functions of the alignment-metric panel (rules in alignment.smk)."""
 
 PANEL_METRICS = config["metrics"]
-check_metrics(PANEL_METRICS, config["fitting"]["cv"])
 # the panel scores response datasets (RDM-only datasets have no responses to fit)
 METRIC_DATASETS = RESPONSE_DATASETS if PANEL_METRICS else []
 

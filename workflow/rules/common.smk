@@ -6,24 +6,14 @@ from snakemake.utils import validate
 
 from neuralign.config import (
     RDM_ONLY,
-    check_datasets,
-    check_user_datasets,
-    check_layer_source,
-    check_reduction,
+    check_config,
     check_keys,
-    check_layer_config,
-    check_model_files,
     config_file,
     select_models,
 )
-from neuralign.datasets import (
-    cowley2023,
-    dataset_downloads,
-    kriegeskorte2008,
-    majajhong2015,
-    remote_files,
-    resource_path,
-)
+from neuralign.datasets import cowley2023, kriegeskorte2008, majajhong2015
+from neuralign.datasets.published import dataset_downloads, remote_files
+from neuralign.io.resources import resource_path
 from neuralign import gated
 from neuralign.datasets.cowley2023 import get_session
 from neuralign.datasets.user import spec_files
@@ -38,16 +28,11 @@ SCHEMA_DIR = Path(workflow.basedir) / "workflow" / "schemas"
 check_keys(config, yaml.safe_load((SCHEMA_DIR / "config.schema.yaml").read_text()))
 validate(config, "../schemas/config.schema.yaml")
 USER_DATASETS = config["user_datasets"]
-check_user_datasets(USER_DATASETS)
-check_datasets(config["datasets"], USER_DATASETS)
-check_layer_source(config["fitting"]["select_layer_on"], USER_DATASETS)
-
 MODEL_TABLE = read_model_table(config_file(config, "model_table", workflow.basedir))
 validate(MODEL_TABLE, "../schemas/models.schema.yaml")
 MODELS = select_models(MODEL_TABLE, config["models"], config["model_table"])
-check_layer_config(config["activations"], MODEL_TABLE, MODELS)
-check_model_files(MODEL_TABLE, MODELS, config["model_table"])
-check_reduction(config["activations"])
+# every check of the config, before any job (neuralign.config)
+check_config(config, MODEL_TABLE, MODELS)
 
 DATASETS = config["datasets"]
 RDM_DATASETS = [dataset for dataset in DATASETS if dataset in RDM_ONLY]

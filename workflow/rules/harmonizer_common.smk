@@ -1,8 +1,6 @@
-"""Config, checks and input functions of the harmonizer stage (rules in harmonizer.smk)."""
+"""Config and input functions of the harmonizer stage (rules in harmonizer.smk)."""
 
 from neuralign.datasets import clickme as clickme_data
-from neuralign.config import ConfigError
-from neuralign.models.loading import parse_source, weights_download
 
 HARMONIZER = config["harmonizer"]
 HARMONIZER_RUNS = HARMONIZER["runs"]
@@ -10,15 +8,13 @@ ALIGNMENT = HARMONIZER["alignment"]["enabled"]
 
 
 def clickme_shards(split, needed):
-    """The ClickMe shards of ``split``: those of the configured folder (checked at parse
-    time), else, when ``needed``, the published shards, which rule download fetches into
-    resources/ (no checksums are published: trust on first use); else none."""
+    """The ClickMe shards of ``split``: those of the configured folder (checked by
+    neuralign.config.check_harmonizer), else, when ``needed``, the published shards, which rule
+    download fetches into resources/ (no checksums are published; trust on first use); else
+    none."""
     folder = HARMONIZER["clickme"][split]
     if folder:
-        try:
-            return [str(path) for path in clickme_data.shard_paths(folder, split)]
-        except FileNotFoundError as err:
-            raise ConfigError(f"config 'harmonizer.clickme.{split}': {err}") from err
+        return [str(path) for path in clickme_data.shard_paths(folder, split)]
     if not needed:
         return []
     files = {
@@ -35,17 +31,7 @@ CLICKME_TRAIN = clickme_shards(
 )
 CLICKME_VAL = clickme_shards("val", ALIGNMENT)
 
-for _run, _options in HARMONIZER_RUNS.items():
-    if _options["data"] == "clickme+imagenet" and not HARMONIZER["imagenet_train"]:
-        raise ConfigError(
-            f"config 'harmonizer.runs.{_run}': data 'clickme+imagenet' needs "
-            "'harmonizer.imagenet_train' (an ImageNet-style folder <wnid>/<image>)"
-        )
-    if parse_source(_options["base"])[0] == "torchvision":
-        raise ConfigError(
-            f"config 'harmonizer.runs.{_run}.base': harmonized checkpoints are timm models; "
-            "use an offline:, timm:, timm-untrained: or checkpoint: source"
-        )
+for _options in HARMONIZER_RUNS.values():
     REMOTE_FILES.update(weights_download(_options["base"]))
     NEEDED_DOWNLOADS.update(weights_download(_options["base"]))
 

@@ -1,4 +1,4 @@
-"""Config, checks and input functions of the ImageNet accuracy stage (rules in imagenet.smk)."""
+"""Config and input functions of the ImageNet accuracy stage (rules in imagenet.smk)."""
 
 from neuralign import gated
 from neuralign.analyses.imagenet import models_to_evaluate, models_without_top1
@@ -9,7 +9,7 @@ IMAGENET_OPTIONS = {
     for key in ("device", "batch_size", "max_images", "seed", "workers")
 }
 # selected models without a top-1 in the model table: the scores take their measured one
-WITHOUT_TOP1 = models_without_top1(MODEL_TABLE, MODELS, config["model_table"])
+WITHOUT_TOP1 = models_without_top1(MODEL_TABLE, MODELS)
 # `evaluate: all` skips backbone-only models (no ImageNet head), saying so
 _WANTED, _SKIPPED = models_to_evaluate(IMAGENET, MODEL_TABLE, MODELS, WITHOUT_TOP1)
 # the validation images are gated (a registration): without them the stage is left out and the

@@ -2,8 +2,6 @@
 
 import pandas as pd
 
-from neuralign.config import ConfigError
-
 from neuralign.datasets.arcaro2020 import (
     ARCHIVE,
     GRID_STEP_DEG,
@@ -15,16 +13,6 @@ from neuralign.analyses.maps import grid_field
 
 MAPS = config["maps"]
 MAP_DATASETS = MAPS["datasets"]
-if set(MAP_DATASETS) & set(DATASETS):
-    raise ValueError(
-        f"config: {sorted(set(MAP_DATASETS) & set(DATASETS))} are map datasets; list them "
-        "under maps.datasets only, not under datasets"
-    )
-if MAPS["attribution"] and MAPS["attribution_mapping"] not in MAPS["mappings"]:
-    raise ValueError(
-        f"config: maps.attribution_mapping {MAPS['attribution_mapping']!r} is not one of "
-        f"maps.mappings {MAPS['mappings']}; add it there or set maps.attribution: false"
-    )
 # (image size, grid size, grid step) in degrees: the model's field of view must hold every grid
 # position, so it is fixed before the dataset exists (map_fit checks it against the dataset).
 MAP_GEOMETRY = {
@@ -83,15 +71,11 @@ def map_activation_options(wildcards):
 
 
 def arcaro_archive():
-    """The published archive: the user's copy (config maps.arcaro2020_archive), else the one
-    rule download fetches into resources/ (trust on first use)."""
+    """The published archive: the user's copy (config maps.arcaro2020_archive, checked by
+    neuralign.config.check_maps), else the one rule download fetches into resources/ (trust
+    on first use)."""
     path = MAPS["arcaro2020_archive"]
     if path:
-        if not Path(path).is_file():
-            raise ConfigError(
-                f"config 'maps.arcaro2020_archive' is {path!r}, not a file: point it at a copy "
-                f"of {ARCHIVE.url}, or set it to null to let the workflow download it"
-            )
         return path
     path = resource_path(ARCHIVE)
     REMOTE_FILES[path] = ARCHIVE

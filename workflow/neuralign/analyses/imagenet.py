@@ -18,7 +18,6 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from neuralign.config import ConfigError
 from neuralign.io.imagefolder import ImageFolderDataset, imagenet_wnids
 from neuralign.models.loading import IMAGENET_CLASSES, ModelError, has_imagenet_head
 from neuralign.models.metadata import read_measured_top1
@@ -130,24 +129,12 @@ def evaluate(
     return accuracy_summary(top5, labels)
 
 
-def models_without_top1(
-    table: pd.DataFrame, models: Sequence[str], table_path: str = ""
-) -> list[str]:
+def models_without_top1(table: pd.DataFrame, models: Sequence[str]) -> list[str]:
     """The selected models without a top-1 in the model table (their top-1 is measured when
-    ImageNet validation images are available; ``neuralign.gated.imagenet_val``).
-
-    Raises ConfigError for such a model without a 1000-way ImageNet classifier (backbone-only
-    weights): its top-1 can never be measured.
+    ImageNet validation images are available; ``neuralign.gated.imagenet_val``). That each has
+    a 1000-way ImageNet classifier is checked before (``neuralign.config.check_imagenet_top1``).
     """
-    missing = [model for model in models if pd.isna(table.loc[model, "imagenet_top1"])]
-    headless = [model for model in missing if not has_imagenet_head(table.loc[model, "source"])]
-    if headless:
-        raise ConfigError(
-            f"model(s) {headless} of {table_path} have no imagenet_top1 and no 1000-way "
-            "ImageNet classifier (backbone-only weights), so it cannot be measured: fill in "
-            "their published top-1 (e.g. the paper's linear probe) in that column"
-        )
-    return missing
+    return [model for model in models if pd.isna(table.loc[model, "imagenet_top1"])]
 
 
 def models_to_evaluate(

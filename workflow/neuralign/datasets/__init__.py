@@ -1,43 +1,15 @@
-"""Converters of published datasets to the canonical format, and the files they need."""
+"""Converters of published datasets to the canonical format, and the files they need
+(``published``); ``simulated`` holds the demo generators."""
 
-from __future__ import annotations
-
-from pathlib import Path
-
-from neuralign.datasets import cowley2023, kriegeskorte2008, majajhong2015
-from neuralign.io.download import RemoteFile, mirror_path
-
-RESOURCES = Path("resources")
-
-
-def resource_path(remote: RemoteFile) -> str:
-    """Where the workflow keeps a download: ``resources/<host>/<path>`` of its URL."""
-    return str(RESOURCES / mirror_path(remote.url))
-
-
-def remote_files() -> dict[str, RemoteFile]:
-    """Every published file the workflow can download, keyed by its resource path."""
-    files = [
-        kriegeskorte2008.SUPPLEMENTAL,
-        kriegeskorte2008.BRAIN_RDMS,
-        majajhong2015.ASSEMBLY,
-        majajhong2015.STIMULUS_CSV,
-        majajhong2015.STIMULUS_ZIP,
-    ]
-    for session in cowley2023.SESSIONS.values():
-        files += [session.images, session.averaged, *([session.raw] if session.raw else [])]
-    return {resource_path(remote): remote for remote in files}
-
-
-def dataset_downloads(dataset: str) -> dict[str, RemoteFile]:
-    """{resource path: published file} of the files built-in ``dataset`` is converted from
-    (empty for datasets that need no download)."""
-    if dataset in majajhong2015.DATASETS:
-        files = [majajhong2015.ASSEMBLY, majajhong2015.STIMULUS_CSV, majajhong2015.STIMULUS_ZIP]
-    elif dataset == "kriegeskorte2008_92":
-        files = [kriegeskorte2008.SUPPLEMENTAL, kriegeskorte2008.BRAIN_RDMS]
-    elif (session := cowley2023.SESSIONS.get(dataset.removeprefix("cowley2023_v4_"))) is not None:
-        files = [session.images, session.responses]
-    else:
-        files = []
-    return {resource_path(remote): remote for remote in files}
+__all__ = [
+    "arcaro2020",
+    "bdata",
+    "clickme",
+    "cowley2023",
+    "god_fmri",
+    "kriegeskorte2008",
+    "majajhong2015",
+    "published",
+    "simulated",
+    "user",
+]

@@ -37,9 +37,9 @@ absolute.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -48,8 +48,16 @@ import pandas as pd
 import xarray as xr
 
 import neuralign
-from neuralign.io.dataset import DatasetError, copy_images, image_path_values
+from neuralign.datasets.bdata import (
+    BData,
+    member,
+    read_bdata,
+    write_bdata,  # noqa: F401 (re-exported: datasets.simulated.fmri imports it from here)
+)
+from neuralign.io.artifacts import write_netcdf
+from neuralign.io.dataset import DatasetError, copy_images, image_path_values, validate_dataset
 from neuralign.io.download import FigshareFile
+from neuralign.io.resources import DownloadLock, sha256_file
 
 FIGSHARE = "https://figshare.com/articles/Generic_Object_Decoding/7387130"
 REPOSITORY = "https://github.com/KamitaniLab/GenericObjectDecoding"
@@ -75,37 +83,6 @@ VOXEL_COORDS = ("voxel_x", "voxel_y", "voxel_z")
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png"}
 
 
-@dataclass(frozen=True)
-class _BData:
-    """A BData file: the (samples, columns) array and its metadata rows by key."""
-
-    dataset: np.ndarray
-    metadata: dict[str, np.ndarray]
-    path: Path
-    attrs: dict = field(default_factory=dict)  # the file's root attributes
-
-    @property
-    def simulated(self) -> bool:
-        """Whether the file marks itself SIMULATED (root attribute ``simulated``)."""
-        return bool(self.attrs.get("simulated", 0))
-
-    def mask(self, key: str) -> np.ndarray:
-        """Columns flagged by ``key`` (value 1)."""
-        if key not in self.metadata:
-            raise DatasetError(
-                f"{self.path}: metadata key {key!r} is missing "
-                f"(found {sorted(self.metadata)[:20]}...)"
-            )
-        return self.metadata[key] == 1
-
-    def column(self, key: str) -> np.ndarray:
-        """The one dataset column flagged by ``key``."""
-        columns = np.flatnonzero(self.mask(key))
-        if len(columns) != 1:
-            raise DatasetError(f"{self.path}: key {key!r} flags {len(columns)} columns, not 1")
-        return self.dataset[:, columns[0]]
-
-
 def convert_god(
     subject_h5: str | os.PathLike,
     subject: str,
@@ -129,7 +106,7 @@ def convert_god(
         raise DatasetError(
             f"{subject_h5}: unknown GOD subject {subject!r}; known: {list(SUBJECT_FILES)}"
         )
-    data = _read_bdata(Path(subject_h5))
+    data = read_bdata(Path(subject_h5))
     if simulated is not None and data.simulated != simulated:
         raise DatasetError(
             f"{data.path}: expected {'a SIMULATED' if simulated else 'a recorded'} GOD file, "
@@ -192,44 +169,20 @@ def _simulated_attrs(file_attrs: Mapping) -> dict:
     }
 
 
-def _read_bdata(path: Path) -> _BData:
-    """Read a bdpy HDF5 file; DatasetError naming ``path`` if it does not follow the layout."""
-    try:
-        with h5py.File(path, "r") as h5:
-            dataset = _member(h5, ("dataset", "dataSet"), path)
-            group = _member(h5, ("metadata", "metaData"), path)
-            parts = {name: _member(group, (name,), path) for name in ("key", "value")}
-            array = np.asarray(dataset[()], dtype=float)
-            keys = [k.decode() if isinstance(k, bytes) else str(k) for k in parts["key"][()]]
-            values = np.asarray(parts["value"][()], dtype=float)
-            attrs = {
-                name: value.decode() if isinstance(value, bytes) else value
-                for name, value in h5.attrs.items()
-            }
-    except OSError as err:
-        raise DatasetError(f"{path}: cannot be read as HDF5 ({err})") from err
-    if array.ndim != 2 or values.shape != (len(keys), array.shape[1]):
-        raise DatasetError(
-            f"{path}: dataset has shape {array.shape} and metadata/value {values.shape} for "
-            f"{len(keys)} keys; expected (samples, columns) and (keys, columns)"
-        )
-    return _BData(array, dict(zip(keys, values, strict=True)), path, attrs)
-
-
 def stimulus_names(subject_h5: str | os.PathLike) -> list[str]:
     """ImageNet names of the perception stimuli of a subject file, reading only the metadata
     and the DataType and stimulus_id columns (cheap enough for a check before any job)."""
     path = Path(subject_h5)
     try:
         with h5py.File(path, "r") as h5:
-            dataset = _member(h5, ("dataset", "dataSet"), path)
-            group = _member(h5, ("metadata", "metaData"), path)
+            dataset = member(h5, ("dataset", "dataSet"), path)
+            group = member(h5, ("metadata", "metaData"), path)
             keys = [k.decode() if isinstance(k, bytes) else str(k) for k in group["key"][()]]
-            values = np.asarray(_member(group, ("value",), path)[()], dtype=float)
+            values = np.asarray(member(group, ("value",), path)[()], dtype=float)
             metadata = dict(zip(keys, values, strict=True))
             columns = {}
             for key in ("DataType", "stimulus_id"):
-                flagged = np.flatnonzero(_BData(np.empty((0, 0)), metadata, path).mask(key))
+                flagged = np.flatnonzero(BData(np.empty((0, 0)), metadata, path).mask(key))
                 if len(flagged) != 1:
                     raise DatasetError(f"{path}: key {key!r} flags {len(flagged)} columns, not 1")
                 columns[key] = np.asarray(dataset[:, int(flagged[0])], dtype=float)
@@ -280,45 +233,6 @@ def bdata_layout(
     for k, key in enumerate(("DataType", "Run", "stimulus_id")):
         rows[key] = flags([n_voxels + k])
     return dataset, rows
-
-
-def write_bdata(
-    path: str | os.PathLike,
-    dataset: np.ndarray,
-    metadata: Mapping[str, np.ndarray],
-    *,
-    descriptions: Mapping[str, str] | None = None,
-    attrs: Mapping[str, object] | None = None,
-    camel: bool = False,
-) -> Path:
-    """Write a BData HDF5 file as bdpy saves it (``/dataset``, ``/metadata/{key,description,
-    value}``, ``/header``, ``/vmap``; ``camel``: the older ``dataSet``/``metaData`` names).
-    ``descriptions`` default to '1 = <key>'; ``attrs`` become attributes of the file's root
-    (``simulated`` there marks a SIMULATED file, which ``convert_god`` passes on). Writing the
-    same arrays twice gives identical bytes (no time stamps)."""
-    path = Path(path)
-    descriptions = descriptions or {}
-    data_name, meta_name = ("dataSet", "metaData") if camel else ("dataset", "metadata")
-    with h5py.File(path, "w") as h5:
-        h5.create_dataset(data_name, data=np.asarray(dataset, dtype=float))
-        h5.create_group(meta_name)
-        h5.create_dataset(f"{meta_name}/key", data=[key.encode() for key in metadata])
-        h5.create_dataset(
-            f"{meta_name}/description",
-            data=[descriptions.get(key, f"1 = {key}").encode() for key in metadata],
-        )
-        h5.create_dataset(f"{meta_name}/value", data=np.vstack(list(metadata.values())))
-        h5.create_group("header")
-        h5.create_group("vmap")
-        h5.attrs.update(dict(attrs or {}))
-    return path
-
-
-def _member(group: h5py.Group, names: tuple[str, ...], path: Path):
-    for name in names:
-        if name in group:
-            return group[name]
-    raise DatasetError(f"{path}: '{group.name}' has no {' or '.join(map(repr, names))}")
 
 
 def image_name(label: float) -> str:
@@ -438,4 +352,48 @@ def _dataset(
             "simulated": 0,
             "neuralign_version": neuralign.__version__,
         },
+    )
+
+
+def write_god_dataset(
+    *,
+    subject_h5: str,
+    subject: str,
+    stimulus_dir: str,
+    dataset_path: str,
+    image_dir: str,
+    log,
+    provenance: dict,
+    simulated: bool | None = None,
+    lock: str | None = None,
+) -> None:
+    """The conversion job of one subject (``convert_god``), the sha256 of its source file and
+    stimulus images in the attrs; ``lock``: the trust-on-first-use lock of the published file."""
+    if lock:  # the published file, pinned by trust on first use
+        SUBJECT_FILES[subject].verify(subject_h5, lock=DownloadLock(lock))
+    root = Path(dataset_path).parent
+    ds = convert_god(
+        subject_h5, subject, stimulus_dir, image_dir, relative_to=root, simulated=simulated
+    )
+    images = hashlib.sha256()
+    for path in ds["image_path"].values:
+        images.update(sha256_file(root / path).encode())
+    ds.attrs.update(
+        source_file=str(subject_h5),
+        source_sha256=sha256_file(subject_h5),
+        stimulus_dir=str(stimulus_dir),
+        stimulus_images_sha256=images.hexdigest(),
+        stimulus_images_sha256_about="sha256 over the sha256 hex digests of the images in "
+        "stimulus order",
+    )
+    write_netcdf(validate_dataset(ds, dataset_path), dataset_path, provenance)
+    split = ds["split"].values
+    log.info(
+        "wrote %s%s: %d voxels, %d training and %d test images, source sha256 %s",
+        dataset_path,
+        " (SIMULATED)" if ds.attrs["simulated"] else "",
+        ds.sizes["neuroid"],
+        (split == "train").sum(),
+        (split == "test").sum(),
+        ds.attrs["source_sha256"],
     )

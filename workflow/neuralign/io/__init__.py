@@ -1,7 +1,9 @@
 """Reading and writing: the canonical dataset format, netCDF artifacts with provenance, atomic
-writes, the activation cache, downloads, TFRecords, image folders, logs, script jobs."""
+writes, the activation cache, downloads and where they are kept, zip archives, TFRecords,
+image folders, logs, script jobs."""
 
 __all__ = [
+    "archives",
     "artifacts",
     "atomic",
     "cache",
@@ -11,5 +13,6 @@ __all__ = [
     "jobs",
     "logs",
     "provenance",
+    "resources",
     "tfrecord",
 ]

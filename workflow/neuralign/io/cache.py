@@ -22,7 +22,7 @@ from pathlib import Path
 import netCDF4
 
 from neuralign.io.atomic import AtomicFile, atomic_path
-from neuralign.io.download import sha256_file
+from neuralign.io.resources import sha256_file
 
 CHUNK = 1 << 20
 log = logging.getLogger("neuralign")

@@ -7,15 +7,8 @@ configured (``mirror=`` or the ``NEURALIGN_MIRROR`` environment variable; layout
 backoff). The result is checked (not an HTML page, size, every checksum given: sha256, sha1,
 md5 or the sha256 prefix some publishers put in file names) and only then renamed into place,
 so ``dest`` either holds verified data or does not exist. A failed check deletes the ``.part``
-file; a network failure keeps it so that the next run resumes.
-
-Trust on first use: a file without a published sha256 (``RemoteFile`` with only an md5 or sha1,
-or with no checksum at all) is pinned in a lock file (``DownloadLock``, by default
-``config/downloads.lock``, one line ``<sha256> <size> <url>`` per URL, meant to be committed).
-The first download records its sha256 and size; every later download, here or on another
-machine, must match them, else it stops naming the file and both hashes. Writers take an
-exclusive ``fcntl.flock`` on a sidecar file and replace the lock file atomically, so parallel
-download jobs cannot lose each other's lines.
+file; a network failure keeps it so that the next run resumes. Where downloads are kept,
+file digests and the trust-on-first-use lock are in ``neuralign.io.resources``.
 
 Why not pooch: pooch (fatiando/pooch) has a registry, hashes, retries and a progress bar, but its
 ``HTTPDownloader`` (``pooch/downloaders.py`` at commit 3634bb3e9e36c7408435289820e3d4ee78c4b9d8)
@@ -28,142 +21,43 @@ i.e. most of what it offers, so the project keeps this module (standard library 
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import http.client
 import json
 import os
 import re
 import shutil
-import stat
 import sys
 import time
 import urllib.error
 import urllib.request
-import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
 import neuralign
 
+# extract_zip moved to neuralign.io.archives; still imported from here by datasets.cowley2023
+# and datasets.majajhong2015 until they import it from there
+from neuralign.io.archives import extract_zip  # noqa: F401
+from neuralign.io.resources import (
+    CHUNK,
+    DownloadError,
+    DownloadLock,
+    file_digest,
+    mirror_path,
+    sha256_file,
+    verify_file,
+)
+
 MIRROR_ENV = "NEURALIGN_MIRROR"
-DEFAULT_LOCK = "config/downloads.lock"
-CHUNK = 1 << 20
 RETRYABLE_STATUS = {408, 429, 500, 502, 503, 504}
-HTML_SUFFIXES = {".html", ".htm"}
 DIGESTS = ("sha256", "sha1", "md5")
-LOCK_HEADER = """\
-# Trust on first use: the sha256 and size of every downloaded file that has no published
-# sha256, recorded by neuralign on its first download. Commit this file: later runs and other
-# machines verify their downloads against it, and a changed file stops the run.
-# Format: <sha256> <size in bytes> <url>
-"""
-
-
-class DownloadError(RuntimeError):
-    """A download or archive could not be fetched, verified or safely unpacked."""
 
 
 class _Retryable(Exception):
     """A transient failure worth another attempt (the ``.part`` file is kept)."""
-
-
-@dataclass(frozen=True)
-class LockEntry:
-    """What the first download of a URL found."""
-
-    sha256: str
-    size: int
-
-
-class DownloadLock:
-    """The trust-on-first-use lock file: URL -> (sha256, size), one ``<sha256> <size> <url>``
-    line each, sorted by URL, ``#`` comments allowed."""
-
-    def __init__(self, path: str | os.PathLike = DEFAULT_LOCK):
-        self.path = Path(path)
-
-    def __repr__(self) -> str:
-        return f"DownloadLock({str(self.path)!r})"
-
-    def entries(self) -> dict[str, LockEntry]:
-        """Every recorded URL; DownloadError naming the line when the file is malformed."""
-        if not self.path.is_file():
-            return {}
-        entries = {}
-        for number, line in enumerate(self.path.read_text().splitlines(), start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            fields = line.split()
-            if (
-                len(fields) != 3
-                or not re.fullmatch(r"[0-9a-f]{64}", fields[0])
-                or not fields[1].isdigit()
-            ):
-                raise DownloadError(
-                    f"{self.path}, line {number}: {line!r} is not '<sha256> <size> <url>'; "
-                    "fix or delete that line"
-                )
-            entries[fields[2]] = LockEntry(fields[0], int(fields[1]))
-        return entries
-
-    def get(self, url: str) -> LockEntry | None:
-        return self.entries().get(url)
-
-    def record(self, url: str, path: str | os.PathLike, dest: str | os.PathLike) -> LockEntry:
-        """Pin ``url`` to the sha256 and size of ``path`` (the file about to become ``dest``).
-
-        Under an exclusive lock the file is read again: an entry written meanwhile by another
-        job must match, else DownloadError naming ``dest`` and both hashes.
-        """
-        found = LockEntry(sha256_file(path), Path(path).stat().st_size)
-        with self._exclusive():
-            entries = self.entries()
-            known = entries.get(url)
-            if known is not None:
-                self._compare(url, known, found, dest)
-                return known
-            entries[url] = found
-            self._write(entries)
-        return found
-
-    def _compare(
-        self, url: str, known: LockEntry, found: LockEntry, dest: str | os.PathLike
-    ) -> None:
-        """DownloadError unless ``found`` is what the lock file records for ``url``."""
-        if known == found:
-            return
-        raise DownloadError(
-            f"{dest}: sha256 {found.sha256} ({found.size} bytes) differs from the sha256 "
-            f"{known.sha256} ({known.size} bytes) that {self.path} recorded for {url} on its "
-            "first download: the published file changed, or this copy is corrupt. Nothing was "
-            f"kept. If the new file is intended, delete the line of {url} from {self.path} "
-            "and rerun"
-        )
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(f".{self.path.name}.flock"), "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def _write(self, entries: dict[str, LockEntry]) -> None:
-        lines = [f"{e.sha256} {e.size} {url}\n" for url, e in sorted(entries.items())]
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(LOCK_HEADER + "".join(lines))
-            os.replace(tmp, self.path)
-        finally:
-            tmp.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -276,20 +170,6 @@ class FigshareFile:
         RemoteFile(self.url).verify(path, lock=lock)
 
 
-def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
-    """Hex digest of a file, read in chunks."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    return file_digest(path, "sha256")
-
-
 def download(
     url: str,
     dest: str | os.PathLike,
@@ -386,7 +266,7 @@ def _download(
             "and rerun"
         )
     digests = {"sha256": sha256, "sha1": sha1, "md5": md5}
-    _verify(
+    verify_file(
         part,
         dest,
         digests=digests,
@@ -403,15 +283,6 @@ def _download(
             raise
     os.replace(part, dest)
     return dest
-
-
-def mirror_path(url: str) -> Path:
-    """``<host>/<path>`` of a URL, relative to a mirror directory."""
-    parts = urlsplit(url)
-    path = PurePosixPath(unquote(parts.path))
-    if ".." in path.parts or not parts.hostname:
-        raise DownloadError(f"{url}: cannot be mapped onto a mirror directory")
-    return Path(parts.hostname, *path.parts[1:])
 
 
 def _mirror_dir(mirror: str | os.PathLike | None) -> Path | None:
@@ -503,77 +374,3 @@ def _resumes_at(response, start: int) -> bool:
     """Whether a response to a Range request continues at byte ``start``."""
     match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
     return response.status == 206 and match is not None and int(match.group(1)) == start
-
-
-def _verify(
-    part: Path,
-    dest: Path,
-    *,
-    digests: dict,
-    size: int | None,
-    origin: str,
-    advice: str,
-    sha256_prefix: str | None = None,
-) -> None:
-    """Check ``part`` is not HTML and has ``size``, ``digests`` and ``sha256_prefix``; else
-    delete it and raise."""
-
-    def fail(what: str) -> None:
-        part.unlink(missing_ok=True)
-        raise DownloadError(f"{origin} -> {dest}: {what}; nothing was written; {advice}")
-
-    if dest.suffix.lower() not in HTML_SUFFIXES and _looks_like_html(part):
-        fail("got an HTML page (an error or login page?) instead of the data file")
-    actual = part.stat().st_size
-    if size is not None and actual != size:
-        fail(f"has {actual} bytes, expected {size}" + (" (truncated)" if actual < size else ""))
-    for algorithm, expected in digests.items():
-        if expected and (digest := file_digest(part, algorithm)) != expected.lower():
-            fail(f"{algorithm} is {digest}, expected {expected}")
-    if sha256_prefix and not (digest := sha256_file(part)).startswith(sha256_prefix):
-        fail(f"sha256 is {digest}, which does not start with {sha256_prefix} (from its name)")
-
-
-def _looks_like_html(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        head = handle.read(1024).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith((b"<!doctype html", b"<html"))
-
-
-def extract_zip(archive: str | os.PathLike, target_dir: str | os.PathLike) -> list[Path]:
-    """Extract ``archive`` into ``target_dir``; return the files written, in archive order.
-
-    Every entry is checked first: an absolute path, a ``..`` component or a symlink raises
-    DownloadError before anything is extracted.
-    """
-    archive, target_dir = Path(archive), Path(target_dir)
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            members = zf.infolist()
-            for member in members:
-                _check_member(archive, member)
-            target_dir.mkdir(parents=True, exist_ok=True)
-            zf.extractall(target_dir)
-    except zipfile.BadZipFile as err:
-        raise DownloadError(
-            f"{archive}: not a valid zip archive ({err}); delete it and rerun: the workflow "
-            "downloads it again"
-        ) from err
-    return [target_dir / m.filename for m in members if not m.is_dir()]
-
-
-def _check_member(archive: Path, member: zipfile.ZipInfo) -> None:
-    name = member.filename
-    parts = re.split(r"[/\\]", name)
-    if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
-        problem = "an absolute path"
-    elif ".." in parts:
-        problem = "a '..' component"
-    elif stat.S_ISLNK(member.external_attr >> 16):
-        problem = "a symbolic link"
-    else:
-        return
-    raise DownloadError(
-        f"{archive}: entry {name!r} is {problem}; refusing to extract this archive "
-        "(nothing was extracted); check where it came from"
-    )

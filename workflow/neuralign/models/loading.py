@@ -236,6 +236,16 @@ def load_model(source: str) -> LoadedModel:
     )
 
 
+def check_checkpoint_base(source: str) -> None:
+    """Raise ModelError unless a model of ``source`` can be saved as a checkpoint (a timm
+    model, as ``save_checkpoint`` writes; e.g. a harmonizer base)."""
+    if parse_source(source)[0] == "torchvision":
+        raise ModelError(
+            f"harmonizer base {source!r}: harmonized checkpoints are timm models; use an "
+            "offline:, timm:, timm-untrained: or checkpoint: source"
+        )
+
+
 def has_imagenet_head(source: str) -> bool:
     """Whether the model of ``source`` ends in ImageNet-1k's 1000-way classifier, read from
     metadata without loading weights: timm's pretrained config of the weights (timm, offline

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import torch
 
-from neuralign.datasets import resource_path
 from neuralign.io.download import RemoteFile
+from neuralign.io.resources import resource_path
 from neuralign.models.sources import keras_weights
 
 BUCKET = "https://storage.googleapis.com/serrelab/prj_harmonization/models"

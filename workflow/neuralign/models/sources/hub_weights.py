@@ -38,8 +38,8 @@ import timm
 import torch
 import torchvision
 
-from neuralign.datasets import resource_path
 from neuralign.io.download import RemoteFile
+from neuralign.io.resources import resource_path
 
 HF_URL = "https://huggingface.co/{repo}/resolve/{revision}/{file}"
 HF_DEFAULT_FILE = "pytorch_model.bin"

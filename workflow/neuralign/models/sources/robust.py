@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import timm
 import torch
 
-from neuralign.datasets import resource_path
-from neuralign.io.download import DownloadError, RemoteFile
+from neuralign.io.download import RemoteFile
+from neuralign.io.resources import DownloadError, resource_path
 
 HF_COMMIT = "3f04ac96136001cfe402022100728124cbe3fac5"
 HF_FILES = f"https://huggingface.co/madrylab/robust-imagenet-models/resolve/{HF_COMMIT}"

@@ -1,0 +1,105 @@
+"""The house plan of the repository (DESIGN.md, "Shape of the repository"), checked over the tree:
+short library modules, imports only from the same or a lower layer, public ``__init__`` files
+that list their modules, and thin workflow scripts."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LIBRARY = ROOT / "workflow" / "neuralign"
+SCRIPTS = ROOT / "workflow" / "scripts"
+MAX_MODULE_LINES = 400
+MAX_SCRIPT_LINES = 40
+# a module imports only from its own stage or a lower one; stages of one layer (datasets and
+# models) do not import each other. The package root (``neuralign``: its version) is below all;
+# config.py and gated.py sit at the top.
+LAYERS = {
+    "": 0,
+    "io": 1,
+    "datasets": 2,
+    "models": 2,
+    "activations": 3,
+    "fitting": 4,
+    "analyses": 5,
+    "reporting": 6,
+    "config": 7,
+    "gated": 7,
+}
+MODULES = sorted(path for path in LIBRARY.rglob("*.py"))
+PACKAGES = sorted(path.parent for path in LIBRARY.rglob("__init__.py") if path.parent != LIBRARY)
+SCRIPT_FILES = sorted(SCRIPTS.glob("*.py"))
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def _stage(module: str) -> str:
+    """The stage of a dotted module name under ``neuralign`` ('' for the package root)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _imported(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every ``neuralign`` import of ``path``, function-local ones included;
+    ``from neuralign import x`` counts as importing ``neuralign.x``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "neuralign":
+                found += [(node.lineno, f"neuralign.{alias.name}") for alias in node.names]
+            else:
+                found.append((node.lineno, node.module))
+    return [(line, name) for line, name in found if name.split(".")[0] == "neuralign"]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_library_modules_are_short(path):
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{_name(path)} has {lines} lines; split it by concern"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_modules_import_only_from_their_own_or_a_lower_layer(path):
+    parts = path.relative_to(LIBRARY.parent).with_suffix("").parts
+    own = _stage(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    upward = [
+        f"line {line}: {module}"
+        for line, module in _imported(path)
+        if (stage := _stage(module)) != own and LAYERS[stage] >= LAYERS[own]
+    ]
+    assert not upward, f"{_name(path)} (stage {own!r}) imports from its layer or above: {upward}"
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=_name)
+def test_package_init_lists_exactly_its_modules(package):
+    tree = ast.parse((package / "__init__.py").read_text())
+    listed = [
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets)
+    ]
+    assert listed, f"{_name(package)}/__init__.py has no __all__"
+    modules = {path.stem for path in package.glob("*.py") if path.stem != "__init__"}
+    modules |= {path.parent.name for path in package.glob("*/__init__.py")}
+    assert sorted(listed[0]) == sorted(modules), _name(package)
+
+
+@pytest.mark.parametrize("path", SCRIPT_FILES, ids=_name)
+def test_scripts_are_thin(path):
+    """A script reads ``snakemake`` and calls one library function: no functions or classes of
+    its own, at most about 40 lines."""
+    text = path.read_text()
+    defined = [
+        node.name
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    ]
+    assert not defined, f"{_name(path)} defines {defined}; move them into the library"
+    lines = len(text.splitlines())
+    assert lines <= MAX_SCRIPT_LINES, f"{_name(path)} has {lines} lines"
