@@ -18,7 +18,7 @@ from conftest import REPO, read_only, run_workflow, snakemake_command, snakemake
 from neuralign.fitting.alignment import METRICS
 from neuralign.io.artifacts import KEYS, read_provenance
 from neuralign.io.cache import entry_path, sidecar_path
-from neuralign.io.download import sha256_file
+from neuralign.io.resources import sha256_file
 
 pytestmark = pytest.mark.workflow
 

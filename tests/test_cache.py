@@ -12,7 +12,7 @@ from conftest import read_only
 
 from neuralign.io.artifacts import read_provenance, write_netcdf
 from neuralign.io.cache import cached, content_key, entry_path, sidecar_path
-from neuralign.io.download import sha256_file
+from neuralign.io.resources import sha256_file
 
 PROVENANCE = {"rule": "activations", "config_sha256": "abc", "simulated": 1, "model": "m"}
 

@@ -11,7 +11,8 @@ from neuralign.datasets import cowley2023
 from neuralign.datasets.cowley2023 import Session, convert_cowley
 from neuralign.io.artifacts import write_netcdf
 from neuralign.io.dataset import DatasetError, open_dataset, validate_dataset
-from neuralign.io.download import MIRROR_ENV, DownloadError, RemoteFile, sha256_file
+from neuralign.io.download import MIRROR_ENV, RemoteFile
+from neuralign.io.resources import DownloadError, sha256_file
 
 MIRROR = Path(
     os.environ.get(MIRROR_ENV) or Path(__file__).resolve().parents[1].parent / "shared/mirror"

@@ -8,9 +8,9 @@ import pytest
 import xarray as xr
 
 from neuralign.datasets.cowley2023 import SESSIONS
+from neuralign.fitting.scoring import most_chosen_layer
 from neuralign.io.dataset import open_dataset
-from neuralign.io.download import mirror_path
-from neuralign.reporting.scores import most_chosen_layer
+from neuralign.io.resources import mirror_path
 
 CONFIG = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
 COWLEY = "results/datasets/cowley2023_v4_210325.nc"

@@ -18,7 +18,7 @@ from test_paper_config import LEFT_OUT, planned_jobs
 from neuralign import gated
 from neuralign.datasets.god_fmri import IMAGE_REQUEST, SUBJECT_FILES, image_name
 from neuralign.io.dataset import open_dataset
-from neuralign.io.download import DownloadLock, mirror_path
+from neuralign.io.resources import DownloadLock, mirror_path
 
 TRAIN = [1518878.0 + k / 1e6 for k in range(10001, 10025)]  # 24 images, shown once
 TEST = [1443537.0 + k / 1e6 for k in range(20001, 20007)]  # 6 images, shown 3 times

@@ -10,7 +10,7 @@ import timm
 import torch
 import torchvision
 
-from neuralign.io.download import DownloadError, DownloadLock, mirror_path
+from neuralign.io.resources import DownloadError, DownloadLock, mirror_path
 from neuralign.models.loading import ModelError, load_model, weights_download, weights_file
 from neuralign.models.sources import hub_weights
 from neuralign.models.sources.hub_weights import WeightsError, load_timm, load_torchvision

@@ -12,7 +12,8 @@ from scipy.spatial.distance import squareform
 from neuralign.datasets.kriegeskorte2008 import BRAIN_RDMS, SUPPLEMENTAL, convert_kriegeskorte
 from neuralign.io.artifacts import write_netcdf
 from neuralign.io.dataset import open_dataset, validate_dataset
-from neuralign.io.download import MIRROR_ENV, DownloadError
+from neuralign.io.download import MIRROR_ENV
+from neuralign.io.resources import DownloadError
 
 MIRROR = Path(
     os.environ.get(MIRROR_ENV) or Path(__file__).resolve().parents[1].parent / "shared/mirror"

@@ -3,6 +3,7 @@ short library modules, imports only from the same or a lower layer, public ``__i
 that list their modules, and thin workflow scripts."""
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,7 @@ def test_modules_import_only_from_their_own_or_a_lower_layer(path):
 
 
 @pytest.mark.parametrize("package", PACKAGES, ids=_name)
-def test_package_init_lists_exactly_its_modules(package):
+def test_package_init_lists_its_modules_and_only_names_it_has(package):
     tree = ast.parse((package / "__init__.py").read_text())
     listed = [
         ast.literal_eval(node.value)
@@ -87,7 +88,12 @@ def test_package_init_lists_exactly_its_modules(package):
     assert listed, f"{_name(package)}/__init__.py has no __all__"
     modules = {path.stem for path in package.glob("*.py") if path.stem != "__init__"}
     modules |= {path.parent.name for path in package.glob("*/__init__.py")}
-    assert sorted(listed[0]) == sorted(modules), _name(package)
+    missing = sorted(modules - set(listed[0]))
+    assert not missing, f"{_name(package)}/__init__.py: __all__ lacks the modules {missing}"
+    package_name = ".".join(package.relative_to(LIBRARY.parent).parts)
+    imported = importlib.import_module(package_name)
+    absent = [name for name in listed[0] if name not in modules and not hasattr(imported, name)]
+    assert not absent, f"{package_name}.__all__ names {absent}, which it does not define"
 
 
 @pytest.mark.parametrize("path", SCRIPT_FILES, ids=_name)

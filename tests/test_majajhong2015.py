@@ -19,7 +19,8 @@ from neuralign.datasets.majajhong2015 import (
 )
 from neuralign.io.artifacts import write_netcdf
 from neuralign.io.dataset import DatasetError, open_dataset, validate_dataset
-from neuralign.io.download import MIRROR_ENV, DownloadError, RemoteFile, file_digest, mirror_path
+from neuralign.io.download import MIRROR_ENV, RemoteFile
+from neuralign.io.resources import DownloadError, file_digest, mirror_path
 
 MIRROR = Path(
     os.environ.get(MIRROR_ENV) or Path(__file__).resolve().parents[1].parent / "shared/mirror"

@@ -34,7 +34,6 @@ import xarray as xr
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from neuralign.fitting.decoding import sample_units
 from neuralign.io.artifacts import open_netcdf
 from neuralign.io.atomic import AtomicFile
 from neuralign.models.layers import check_layers
@@ -42,6 +41,13 @@ from neuralign.models.loading import LoadedModel
 
 REDUCTIONS = ("pool", "spatial", "full", "srp", "pca", "sample")
 AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def sample_units(n_features: int, n_units: int, seed: int) -> np.ndarray:
+    """Seeded choice of ``n_units`` feature indices (all of them, in order, if fewer exist)."""
+    if n_units >= n_features:
+        return np.arange(n_features)
+    return np.sort(np.random.default_rng(seed).choice(n_features, n_units, replace=False))
 
 
 class ImageFiles(Dataset):

@@ -7,6 +7,7 @@ __all__ = [
     "clickme",
     "cowley2023",
     "god_fmri",
+    "jobs",
     "kriegeskorte2008",
     "majajhong2015",
     "published",

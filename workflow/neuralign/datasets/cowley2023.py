@@ -23,8 +23,9 @@ import numpy as np
 import xarray as xr
 
 import neuralign
+from neuralign.io.archives import extract_zip
 from neuralign.io.dataset import DatasetError, image_path_values
-from neuralign.io.download import RemoteFile, extract_zip
+from neuralign.io.download import RemoteFile
 
 COMMIT = "f4552ad9d34a466ebc66658f72a08a8e5038f1cf"
 REPOSITORY = "https://github.com/cowleygroup/V4_compact_models"

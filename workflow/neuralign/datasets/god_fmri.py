@@ -52,7 +52,6 @@ from neuralign.datasets.bdata import (
     BData,
     member,
     read_bdata,
-    write_bdata,  # noqa: F401 (re-exported: datasets.simulated.fmri imports it from here)
 )
 from neuralign.io.artifacts import write_netcdf
 from neuralign.io.dataset import DatasetError, copy_images, image_path_values, validate_dataset

@@ -16,7 +16,7 @@ from neuralign.datasets.simulated.demo import make_demo, make_demo_maps
 from neuralign.datasets.user import convert_user_dataset
 from neuralign.io.artifacts import write_netcdf
 from neuralign.io.dataset import validate_dataset
-from neuralign.io.download import DownloadLock, sha256_file
+from neuralign.io.resources import DownloadLock, sha256_file
 
 # The simulated demos: generator, and what the log says of the dataset (format, dimensions).
 DEMOS = {

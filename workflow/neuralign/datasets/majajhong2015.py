@@ -68,8 +68,9 @@ import pandas as pd
 import xarray as xr
 
 import neuralign
+from neuralign.io.archives import extract_zip
 from neuralign.io.dataset import DatasetError, image_path_values
-from neuralign.io.download import RemoteFile, extract_zip
+from neuralign.io.download import RemoteFile
 
 REGIONS = ("IT", "V4")
 DATASETS = {f"majajhong2015_public_{region.lower()}": region for region in REGIONS}

@@ -39,15 +39,15 @@ import pandas as pd
 import xarray as xr
 
 import neuralign
-from neuralign.fitting.ceilings import GIVEN
 from neuralign.io.dataset import (
+    GIVEN,
     DatasetError,
     copy_images,
     image_path_values,
     open_dataset,
     validate_dataset,
 )
-from neuralign.io.download import sha256_file
+from neuralign.io.resources import sha256_file
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 RESPONSE_SUFFIXES = (".npy", ".nc", ".csv")

@@ -4,7 +4,6 @@ cross-validated neural scoring, ceilings, metrics and the alignment-metric regis
 __all__ = [
     "alignment",
     "ceilings",
-    "decoding",
     "jobs",
     "mappings",
     "metrics",

@@ -16,8 +16,8 @@ import numpy as np
 import xarray as xr
 
 from neuralign.fitting.metrics import percentile_ci, split_half_ceiling
+from neuralign.io.dataset import GIVEN
 
-GIVEN = "ceiling_given"
 NOT_AVAILABLE = (
     "not available: the dataset has no repeated presentations (responses averaged over "
     "repeats), so no split-half ceiling; scores are raw r"

@@ -27,6 +27,8 @@ from neuralign.io.artifacts import open_netcdf
 REQUIRED_ATTRS = ("dataset", "citation", "license")
 STIMULUS_COORDS = ("stimulus_id", "image_path")
 NEUROID_COORDS = ("neuroid_id", "region", "subject")
+# optional variable: a ceiling per neuroid given with the data (e.g. a published value)
+GIVEN = "ceiling_given"
 
 
 class DatasetError(ValueError):

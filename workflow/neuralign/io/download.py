@@ -40,7 +40,6 @@ import neuralign
 
 # extract_zip moved to neuralign.io.archives; still imported from here by datasets.cowley2023
 # and datasets.majajhong2015 until they import it from there
-from neuralign.io.archives import extract_zip  # noqa: F401
 from neuralign.io.resources import (
     CHUNK,
     DownloadError,

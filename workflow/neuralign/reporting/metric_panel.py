@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from neuralign.fitting.scoring import most_chosen_layer
 from neuralign.io.artifacts import open_netcdf  # noqa: E402
 from neuralign.models.metadata import read_measured_top1, top1_columns  # noqa: E402
 from neuralign.reporting.figures import (  # noqa: E402
@@ -27,7 +28,6 @@ from neuralign.reporting.figures import (  # noqa: E402
     family_points,
     quadratic_trend,
 )
-from neuralign.reporting.scores import most_chosen_layer  # noqa: E402
 
 VALUE_COLUMNS = (
     "raw",

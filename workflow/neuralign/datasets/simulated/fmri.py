@@ -1,7 +1,7 @@
 """SIMULATED fMRI in the Generic Object Decoding (GOD) file layout, for the offline demo.
 
 Nothing here is recorded data. ``simulate_god`` writes one HDF5 file per subject in the
-published bdpy "BData" layout (``neuralign.datasets.god_fmri.write_bdata``) and the stimulus
+published bdpy "BData" layout (``neuralign.datasets.bdata.write_bdata``) and the stimulus
 images as ``<stimulus_dir>/{training,test}/n<synset>_<image>.JPEG``, so the experiment's real
 route (rule god_fmri_dataset, ``neuralign.datasets.god_fmri.convert_god``) reads them as it
 reads the published files. Every file says SIMULATED: the HDF5 root attributes ``simulated``
@@ -53,7 +53,7 @@ from PIL import Image
 from scipy import ndimage
 
 import neuralign
-from neuralign.datasets import god_fmri
+from neuralign.datasets import bdata, god_fmri
 from neuralign.datasets.simulated.demo import N_CHANNELS, PHOTOS, front_end, random_crops
 from neuralign.io.artifacts import stamped
 from neuralign.io.atomic import atomic_path
@@ -218,7 +218,7 @@ def simulate_god(
         attrs = _file_attrs(subject, n_voxels, noise, seed, n_train, n_test, n_repetitions)
         path = Path(h5_dir) / f"{subject}.h5"
         with atomic_path(path) as temp:
-            god_fmri.write_bdata(
+            bdata.write_bdata(
                 temp,
                 dataset,
                 metadata,

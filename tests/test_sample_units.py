@@ -1,6 +1,6 @@
 import numpy as np
 
-from neuralign.fitting.decoding import sample_units
+from neuralign.activations.extraction import sample_units
 
 
 def test_sample_units_is_seeded_and_bounded():
