@@ -4,6 +4,7 @@ that list their modules, and thin workflow scripts."""
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,20 @@ def test_scripts_are_thin(path):
     assert not defined, f"{_name(path)} defines {defined}; move them into the library"
     lines = len(text.splitlines())
     assert lines <= MAX_SCRIPT_LINES, f"{_name(path)} has {lines} lines"
+
+
+RULE = re.compile(r"^(?:local)?rule (\w+):\n((?:[ \t]+.*\n|\n)*)", re.MULTILINE)
+RULES = sorted(
+    (path.name, match.group(1), match.group(2))
+    for path in (ROOT / "workflow" / "rules").glob("*.smk")
+    for match in RULE.finditer(path.read_text())
+    if any(f"    {key}:" in match.group(2) for key in ("script", "shell", "run"))
+)
+
+
+@pytest.mark.parametrize(("smk", "rule", "body"), RULES, ids=[rule for _, rule, _ in RULES])
+def test_every_computing_rule_declares_log_benchmark_threads_and_resources(smk, rule, body):
+    missing = [
+        key for key in ("log", "benchmark", "threads", "resources") if f"    {key}:" not in body
+    ]
+    assert not missing, f"workflow/rules/{smk}: rule {rule} declares no {missing}"

@@ -68,10 +68,16 @@ rule metric_scores:
         ),
     log:
         "results/logs/scores/{dataset}_metrics.log",
+    benchmark:
+        "results/benchmarks/scores/{dataset}_metrics.tsv"
     wildcard_constraints:
         dataset=one_of(METRIC_DATASETS),
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         models=model_rows(),
     script:
@@ -90,8 +96,14 @@ rule metric_trends:
         ),
     log:
         "results/logs/tables/{dataset}/metric_trends.log",
+    benchmark:
+        "results/benchmarks/tables/{dataset}/metric_trends.tsv"
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         n_bootstrap=config["fitting"]["n_bootstrap"],
         seed=config["fitting"]["bootstrap_seed"],
@@ -111,8 +123,14 @@ rule metric_agreement:
         ),
     log:
         "results/logs/tables/{dataset}/metric_agreement.log",
+    benchmark:
+        "results/benchmarks/tables/{dataset}/metric_agreement.tsv"
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     script:
         "../scripts/metric_agreement.py"
 
@@ -130,8 +148,14 @@ rule figure_metric_panel:
         pdf="results/figures/{dataset}/metric_panel.pdf",
     log:
         "results/logs/figures/{dataset}/metric_panel.log",
+    benchmark:
+        "results/benchmarks/figures/{dataset}/metric_panel.tsv"
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         title=lambda wildcards: DATASET_TITLES.get(wildcards.dataset, wildcards.dataset),
     script:

@@ -4,8 +4,14 @@ rule demo_dataset:
         images=directory("results/datasets/demo/images"),
     log:
         "results/logs/datasets/demo.log",
+    benchmark:
+        "results/benchmarks/datasets/demo.tsv"
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         demo=config["demo"],
     script:
@@ -19,8 +25,14 @@ rule ceiling:
         ceiling="results/ceilings/{dataset}.nc",
     log:
         "results/logs/ceilings/{dataset}.log",
+    benchmark:
+        "results/benchmarks/ceilings/{dataset}.tsv"
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         n_splits=config["fitting"]["ceiling_splits"],
         seed=config["fitting"]["ceiling_seed"],
@@ -40,10 +52,16 @@ rule cowley_dataset:
         images=directory("results/datasets/cowley2023_v4_{session}/images"),
     log:
         "results/logs/datasets/cowley2023_v4_{session}.log",
+    benchmark:
+        "results/benchmarks/datasets/cowley2023_v4_{session}.tsv"
     wildcard_constraints:
         session=one_of(COWLEY_SESSIONS),
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         raw=lambda wildcards: get_session(wildcards.session).raw is not None,
     script:
@@ -59,8 +77,14 @@ rule kriegeskorte_dataset:
         images=directory("results/datasets/kriegeskorte2008_92/images"),
     log:
         "results/logs/datasets/kriegeskorte2008_92.log",
+    benchmark:
+        "results/benchmarks/datasets/kriegeskorte2008_92.tsv"
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     script:
         "../scripts/kriegeskorte_dataset.py"
 
@@ -75,10 +99,13 @@ rule majajhong2015_dataset:
         images=directory("results/datasets/majajhong2015_public_{region}/images"),
     log:
         "results/logs/datasets/majajhong2015_public_{region}.log",
+    benchmark:
+        "results/benchmarks/datasets/majajhong2015_public_{region}.tsv"
     wildcard_constraints:
         region="it|v4",
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
     resources:
         mem_mb=8000,
     params:
@@ -95,10 +122,16 @@ rule user_dataset:
         images=directory("results/datasets/{name}/images"),
     log:
         "results/logs/datasets/{name}.log",
+    benchmark:
+        "results/benchmarks/datasets/{name}.tsv"
     wildcard_constraints:
         name=one_of(USER_DATASETS),
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         spec=lambda wildcards: USER_DATASETS[wildcards.name],
     script:

@@ -7,6 +7,8 @@ rule download:
         file="{path}",
     log:
         "results/logs/downloads/{path}.log",
+    benchmark:
+        "results/benchmarks/downloads/{path}.tsv"
     wildcard_constraints:
         path=one_of(REMOTE_FILES),
     # no `retries`: the download retries network errors itself, and a checksum that does not
@@ -14,6 +16,10 @@ rule download:
     localrule: True
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         remote=lambda wildcards: REMOTE_FILES[wildcards.path],
         lock=DOWNLOAD_LOCK,
@@ -38,9 +44,15 @@ rule left_out:
         ),
     log:
         "results/logs/tables/left_out.log",
+    benchmark:
+        "results/benchmarks/tables/left_out.tsv"
     localrule: True
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         stages=[vars(stage) for stage in LEFT_OUT],
     script:

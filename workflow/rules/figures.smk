@@ -11,8 +11,14 @@ rule figure_accuracy_vs_predictivity:
         pdf="results/figures/{dataset}/accuracy_vs_predictivity.pdf",
     log:
         "results/logs/figures/{dataset}/accuracy_vs_predictivity.log",
+    benchmark:
+        "results/benchmarks/figures/{dataset}/accuracy_vs_predictivity.tsv"
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         title=lambda wildcards: DATASET_TITLES.get(wildcards.dataset, wildcards.dataset),
     script:
@@ -31,8 +37,14 @@ rule accuracy_correlations:
         ),
     log:
         "results/logs/tables/{dataset}/accuracy_correlations.log",
+    benchmark:
+        "results/benchmarks/tables/{dataset}/accuracy_correlations.tsv"
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         n_bootstrap=config["fitting"]["n_bootstrap"],
         seed=config["fitting"]["bootstrap_seed"],

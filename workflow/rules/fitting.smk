@@ -33,10 +33,16 @@ rule rsa_fit:
         fit="results/fits/{dataset}/{model}.nc",
     log:
         "results/logs/fits/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/fits/{dataset}/{model}.tsv"
     wildcard_constraints:
         dataset=one_of(RDM_DATASETS),
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         options=config["rsa"],
     script:
@@ -58,8 +64,14 @@ rule scores:
         ),
     log:
         "results/logs/scores/{dataset}.log",
+    benchmark:
+        "results/benchmarks/scores/{dataset}.tsv"
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         models=model_rows(),
         # why a model without a published top-1 has none (workflow/rules/imagenet_common.smk)

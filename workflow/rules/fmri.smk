@@ -32,10 +32,13 @@ rule god_fmri_dataset:
         images=directory("results/datasets/god_fmri_{subject}/images"),
     log:
         "results/logs/datasets/god_fmri_{subject}.log",
+    benchmark:
+        "results/benchmarks/datasets/god_fmri_{subject}.tsv"
     wildcard_constraints:
         subject=one_of(FMRI_SUBJECTS),
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
     resources:
         mem_mb=8000,
     params:
@@ -131,8 +134,14 @@ rule fmri_summary:
         ),
     log:
         "results/logs/fmri/summary.log",
+    benchmark:
+        "results/benchmarks/fmri/summary.tsv"
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         models=list(FMRI_MODELS),
     script:
@@ -160,7 +169,13 @@ rule figure_fmri:
         encoding_pdf="results/figures/fmri/roi_layer_encoding.pdf",
     log:
         "results/logs/figures/fmri/roi_layer.log",
+    benchmark:
+        "results/benchmarks/figures/fmri/roi_layer.tsv"
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     script:
         "../scripts/figure_fmri.py"

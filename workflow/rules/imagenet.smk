@@ -39,8 +39,14 @@ rule imagenet_summary:
         ),
     log:
         "results/logs/tables/imagenet_accuracy.log",
+    benchmark:
+        "results/benchmarks/tables/imagenet_accuracy.tsv"
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         models=[row for row in model_rows() if row["id"] in IMAGENET_MODELS],
     script:

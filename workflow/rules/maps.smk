@@ -7,8 +7,14 @@ rule demo_maps_dataset:
         images=directory("results/datasets/demo_maps/images"),
     log:
         "results/logs/datasets/demo_maps.log",
+    benchmark:
+        "results/benchmarks/datasets/demo_maps.tsv"
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         demo=MAPS["demo"],
     script:
@@ -23,10 +29,16 @@ rule arcaro_dataset:
         images=directory("results/datasets/arcaro2020_{monkey}/images"),
     log:
         "results/logs/datasets/arcaro2020_{monkey}.log",
+    benchmark:
+        "results/benchmarks/datasets/arcaro2020_{monkey}.tsv"
     wildcard_constraints:
         monkey=one_of(monkey.lower() for monkey in MONKEYS),
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         monkey=lambda wildcards: wildcards.monkey.capitalize(),
         window=MAPS["arcaro2020_window"],
@@ -108,10 +120,16 @@ rule map_scores:
         ),
     log:
         "results/logs/maps/{dataset}.log",
+    benchmark:
+        "results/benchmarks/maps/{dataset}.tsv"
     wildcard_constraints:
         dataset=one_of(MAP_DATASETS),
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         models=model_rows(),
         # why a model without a published top-1 has none (workflow/rules/imagenet_common.smk)
@@ -133,10 +151,16 @@ rule figure_map_predictivity:
         pdf="results/figures/{dataset}/map_predictivity.pdf",
     log:
         "results/logs/figures/{dataset}/map_predictivity.log",
+    benchmark:
+        "results/benchmarks/figures/{dataset}/map_predictivity.tsv"
     wildcard_constraints:
         dataset=one_of(MAP_DATASETS),
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         mapping=MAPS["mappings"][0],
         title=lambda wildcards: MAP_TITLES.get(wildcards.dataset, wildcards.dataset),
@@ -159,10 +183,16 @@ rule figure_map_panel:
         pdf="results/figures/{dataset}/map_panel.pdf",
     log:
         "results/logs/figures/{dataset}/map_panel.log",
+    benchmark:
+        "results/benchmarks/figures/{dataset}/map_panel.tsv"
     wildcard_constraints:
         dataset=one_of(MAP_DATASETS),
     conda:
         "../../envs/neuralign.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         labels=[panel_label(model) for model in by_accuracy()],
         mapping=MAPS["mappings"][0],
