@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 import xarray as xr
 import yaml
-from conftest import REPO
 from PIL import Image
 from skimage import data
 
@@ -15,6 +14,7 @@ from neuralign.fitting.ceilings import NOT_AVAILABLE, dataset_ceiling, has_repet
 from neuralign.fitting.metrics import split_half_ceiling
 from neuralign.io.artifacts import KEYS, read_provenance, write_netcdf
 from neuralign.io.dataset import DatasetError, open_dataset, validate_dataset
+from tests.conftest import REPO
 
 EXAMPLE = REPO / "config" / "examples" / "example_v4"
 

@@ -7,11 +7,11 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from test_imagenet_eval import LITE0, write_val_folder
 
 from neuralign.analyses.imagenet import wilson_interval
 from neuralign.io.artifacts import KEYS, read_provenance
 from neuralign.models.loading import load_model, save_checkpoint
+from tests.analyses.test_imagenet_eval import LITE0, write_val_folder
 
 MODELS = """id\tsource\timagenet_top1\tfamily\tnotes
 lite0\toffline:tf_efficientnet_lite0\t75.1\tConvNet\tTF EfficientNet-Lite release

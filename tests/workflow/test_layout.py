@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "workflow" / "neuralign"
 SCRIPTS = ROOT / "workflow" / "scripts"
 MAX_MODULE_LINES = 400

@@ -16,7 +16,7 @@ from neuralign.io.download import MIRROR_ENV
 from neuralign.io.resources import DownloadError
 
 MIRROR = Path(
-    os.environ.get(MIRROR_ENV) or Path(__file__).resolve().parents[1].parent / "shared/mirror"
+    os.environ.get(MIRROR_ENV) or Path(__file__).resolve().parents[2].parent / "shared/mirror"
 )
 pytestmark = pytest.mark.skipif(
     not MIRROR.is_dir(), reason=f"data mirror {MIRROR} is absent (set {MIRROR_ENV})"

@@ -155,7 +155,7 @@ def test_bad_harmonizer_config_stops_before_any_job(run_snakemake, harmonizer, m
 def test_clickme_shards_are_downloaded_when_needed(run_snakemake):
     """Without a ClickMe folder, a run on ClickMe gets the training shards and alignment
     scoring the validation shards, each a download job (trust on first use). (Without either,
-    nothing of ClickMe is downloaded: tests/test_workflow.py, the demo config.)"""
+    nothing of ClickMe is downloaded: tests/workflow/test_workflow.py, the demo config.)"""
     harmonizer = {
         "runs": {"r": {"base": "timm-untrained:resnet10t", "data": "clickme"}},
         "alignment": {"enabled": True},

@@ -25,7 +25,7 @@ from neuralign.io.resources import (
 )
 
 MIRROR = Path(
-    os.environ.get(dl.MIRROR_ENV) or Path(__file__).resolve().parents[1].parent / "shared/mirror"
+    os.environ.get(dl.MIRROR_ENV) or Path(__file__).resolve().parents[2].parent / "shared/mirror"
 )
 needs_mirror = pytest.mark.skipif(
     not MIRROR.is_dir(), reason=f"data mirror {MIRROR} is absent (set {dl.MIRROR_ENV})"

@@ -5,7 +5,6 @@ import pytest
 import timm
 import torchvision
 import yaml
-from conftest import REPO
 from snakemake.utils import validate
 
 from neuralign.config import check_layer_config
@@ -19,6 +18,7 @@ from neuralign.models.loading import (
 )
 from neuralign.models.sources import harmonized as harmonized_models
 from neuralign.models.sources import offline_weights
+from tests.conftest import REPO
 
 TABLE_PATH = REPO / "config" / "models.tsv"
 PAPER_CONFIG = REPO / "config" / "config.yaml"

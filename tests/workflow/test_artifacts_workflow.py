@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
-from conftest import REPO, read_only, run_workflow, snakemake_command, snakemake_env
 
 from neuralign.fitting.alignment import METRICS
 from neuralign.io.artifacts import KEYS, read_provenance
 from neuralign.io.cache import entry_path, sidecar_path
 from neuralign.io.resources import sha256_file
+from tests.conftest import REPO, read_only, run_workflow, snakemake_command, snakemake_env
 
 pytestmark = pytest.mark.workflow
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
-from conftest import REPO
 
 from neuralign.io.download import RemoteFile
 from neuralign.models.loading import (
@@ -22,6 +21,7 @@ from neuralign.models.loading import (
     torchvision_data_config,
 )
 from neuralign.models.sources import robust as robust_models
+from tests.conftest import REPO
 
 # Not ImageNet's statistics: the data config's mean and std must come from the checkpoint.
 MEAN = (0.5, 0.4, 0.3)

@@ -23,7 +23,7 @@ from neuralign.io.download import MIRROR_ENV, RemoteFile
 from neuralign.io.resources import DownloadError, file_digest, mirror_path
 
 MIRROR = Path(
-    os.environ.get(MIRROR_ENV) or Path(__file__).resolve().parents[1].parent / "shared/mirror"
+    os.environ.get(MIRROR_ENV) or Path(__file__).resolve().parents[2].parent / "shared/mirror"
 )
 
 # (image_id, object_name, category_name, variation), in CSV order

@@ -8,11 +8,11 @@ import os
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import read_only
 
 from neuralign.io.artifacts import read_provenance, write_netcdf
 from neuralign.io.cache import cached, content_key, entry_path, sidecar_path
 from neuralign.io.resources import sha256_file
+from tests.conftest import read_only
 
 PROVENANCE = {"rule": "activations", "config_sha256": "abc", "simulated": 1, "model": "m"}
 

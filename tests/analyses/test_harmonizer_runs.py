@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import write_summary_fit
 from scipy.stats import spearmanr
 
 from neuralign.analyses.harmonizer import data as hz_data
@@ -15,6 +14,7 @@ from neuralign.datasets.simulated import synthetic_shortcut as ss
 from neuralign.io import tfrecord as tr
 from neuralign.models.loading import ModelError, save_checkpoint
 from neuralign.reporting.scores import scores_table
+from tests.conftest import write_summary_fit
 
 RUN = {"data": "synthetic", "seed": 3, "image_size": 48, "n_images": 10}
 CONFIG = {"input_size": (3, 224, 224), "mean": (0.5,) * 3, "std": (0.5,) * 3}

@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 import xarray as xr
 import yaml
-from conftest import REPO
 from PIL import Image
-from test_god_fmri import write_bdata
-from test_paper_config import LEFT_OUT, planned_jobs
 
 from neuralign import gated
 from neuralign.datasets.god_fmri import IMAGE_REQUEST, SUBJECT_FILES, image_name
 from neuralign.io.dataset import open_dataset
 from neuralign.io.resources import DownloadLock, mirror_path
+from tests.conftest import REPO
+from tests.datasets.test_god_fmri import write_bdata
+from tests.workflow.test_paper_config import LEFT_OUT, planned_jobs
 
 TRAIN = [1518878.0 + k / 1e6 for k in range(10001, 10025)]  # 24 images, shown once
 TEST = [1443537.0 + k / 1e6 for k in range(20001, 20007)]  # 6 images, shown 3 times

@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 import timm
 import torch
-from conftest import write_summary_fit
 from PIL import Image
 from scipy import stats
 from skimage import data
@@ -25,6 +24,7 @@ from neuralign.config import ConfigError, check_imagenet_top1
 from neuralign.io.imagefolder import imagenet_wnids
 from neuralign.models.loading import ModelError, build_architecture, has_imagenet_head, load_model
 from neuralign.reporting.scores import scores_table
+from tests.conftest import write_summary_fit
 
 LITE0 = "offline:tf_efficientnet_lite0"
 # scikit-image photo -> the wnid folder it is filed under. lite0's top-5 (checked when this was

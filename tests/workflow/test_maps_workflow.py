@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from test_arcaro2020 import write_monkey
 
 from neuralign.datasets.arcaro2020 import ARCHIVE
 from neuralign.io.dataset import open_dataset
 from neuralign.io.resources import DownloadLock, mirror_path, sha256_file
+from tests.datasets.test_arcaro2020 import write_monkey
 
 MODELS = ["untrained_resnet18", "tf_efficientnet_lite0"]
 BASE = {

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 import yaml
-from conftest import REPO
 
 from neuralign.io.dataset import open_dataset
+from tests.conftest import REPO
 
 CONFIG = {
     "datasets": ["demo"],

@@ -1,5 +1,5 @@
 """Reference outputs of the four weights-only harmonized architectures, computed by their own
-Keras libraries (run by tests/test_keras_weights.py in a subprocess, away from PyTorch).
+Keras libraries (run by tests/models/test_keras_weights.py in a subprocess, away from PyTorch).
 
 For each model: build it as serre-lab/Harmonization's loaders do (harmonization/models/vit.py,
 levit.py, convnext.py, maxvit.py at commit ffe1c49dba425504a74b050cedc8382a423448f3) with seeded
@@ -53,7 +53,7 @@ BUILDERS = {
     "maxvit_tiny": lambda: MaxViT_Tiny(classifier_activation=None, pretrained=None),
 }
 # Two inner layers per model, saved as inner0 and inner1 (compared with the timm modules named
-# in tests/test_keras_weights.py).
+# in tests/models/test_keras_weights.py).
 INNER = {
     "vit_b16": ["Transformer/encoderblock_5", "Transformer/encoder_norm"],
     "levit_128": ["stack1_block4_mlp_add", "stack2_block4_mlp_add"],

@@ -1,7 +1,7 @@
 """The harmonized models published as Keras weights only, read without TensorFlow into timm's
 architectures, give the outputs of the libraries they were built with (vit-keras, kecam):
 logits and two inner layers on photographs, to a relative 1e-4. The reference runs in a
-subprocess (tests/keras_reference.py, TensorFlow with tf-keras) that writes the weights the
+subprocess (tests/models/keras_reference.py, TensorFlow with tf-keras) that writes the weights the
 way the published files were written."""
 
 import shutil

@@ -8,7 +8,6 @@ import sys
 
 import pandas as pd
 import yaml
-from conftest import REPO
 
 from neuralign.datasets import majajhong2015
 from neuralign.datasets.arcaro2020 import ARCHIVE
@@ -17,6 +16,7 @@ from neuralign.io.resources import resource_path
 from neuralign.models.loading import read_model_table, weights_download
 from neuralign.models.sources import harmonized as harmonized_models
 from neuralign.models.sources import robust as robust_models
+from tests.conftest import REPO
 
 PAPER_CONFIG = REPO / "config" / "config.yaml"
 MODEL_TABLE = REPO / "config" / "models.tsv"

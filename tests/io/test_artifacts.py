@@ -18,7 +18,6 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 import xarray as xr  # noqa: E402
-from conftest import REPO  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import neuralign  # noqa: E402
@@ -37,6 +36,7 @@ from neuralign.io.atomic import AtomicFile, atomic_path, remove_stale_temps, tem
 from neuralign.io.dataset import DatasetError, stimulus_images  # noqa: E402
 from neuralign.io.provenance import config_sha256, git_describe, job_provenance  # noqa: E402
 from neuralign.models.loading import save_checkpoint  # noqa: E402
+from tests.conftest import REPO  # noqa: E402
 
 PROVENANCE = {
     "rule": "fit",
