@@ -3,12 +3,13 @@
     .venv/bin/python dev/compare_demo.py BEFORE [AFTER] [--cores N] [--keep DIR]
 
 Each commit is checked out in a temporary git worktree and runs ``snakemake --cores N
---configfile config/demo.yaml`` with its own library (``PYTHONPATH=<worktree>/workflow``) and this
-environment's Snakemake. ``AFTER`` defaults to the working tree itself (its ``results/`` is
-reused when present). Every CSV under ``results/{scores,maps,fmri}`` must exist in both runs with
-the same columns and rows; numeric columns must agree to a relative ``--rtol`` (1e-9), other
-columns exactly. Provenance columns (which rule, version, code and config wrote a row) are left
-out. Prints the largest relative difference and exits 1 on any disagreement.
+--configfile config/demo.yaml`` with its own library (``PYTHONPATH=<worktree>/workflow``) and
+this environment's Snakemake. ``AFTER`` defaults to the working tree itself. A run left
+unfinished is completed (Snakemake redoes nothing that is up to date). Every CSV under
+``results/{scores,maps,fmri}`` must exist in both runs with the same columns and rows; numeric
+columns must agree to a relative ``--rtol`` (1e-9), other columns exactly. Provenance columns
+(which rule, version, code and config wrote a row) are left out. Prints the largest relative
+difference and exits 1 on any disagreement.
 """
 
 from __future__ import annotations
@@ -38,14 +39,13 @@ def run_demo(tree: Path, cores: int) -> Path:
 
 
 def demo_at(commit: str, workdir: Path, cores: int) -> Path:
-    """The demo's results at ``commit``, run in a worktree under ``workdir``."""
+    """The demo's results at ``commit``, run (or completed) in a worktree under ``workdir``."""
     tree = workdir / commit
-    if not (tree / "results").is_dir():
+    if not tree.is_dir():
         subprocess.run(
             ["git", "worktree", "add", "--detach", str(tree), commit], cwd=REPO, check=True
         )
-        run_demo(tree, cores)
-    return tree / "results"
+    return run_demo(tree, cores)  # finishes an interrupted run; nothing to do after a complete one
 
 
 def tables(results: Path) -> dict[str, Path]:
@@ -102,11 +102,9 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         before = tables(demo_at(args.before, workdir, args.cores))
-        if args.after:
-            after = tables(demo_at(args.after, workdir, args.cores))
-        else:
-            results = REPO / "results"
-            after = tables(results if results.is_dir() else run_demo(REPO, args.cores))
+        after = tables(
+            demo_at(args.after, workdir, args.cores) if args.after else run_demo(REPO, args.cores)
+        )
     finally:
         if not args.keep:
             subprocess.run(
