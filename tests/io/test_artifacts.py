@@ -154,6 +154,14 @@ def test_simulated_is_raised_by_either_side_never_lowered(tmp_path):
     assert read_provenance(tmp_path / "u.csv")["simulated"] == 0
 
 
+@pytest.mark.parametrize("described", ["7533710", "0123456", "1e51234", "7533710-dirty"])
+def test_a_git_hash_of_digits_reads_back_from_a_table_as_text(tmp_path, described):
+    provenance = {**PROVENANCE, "git_describe": described, "model": "007"}
+    write_csv(pd.DataFrame({"r": [0.5]}), tmp_path / "t.csv", provenance)
+    assert read_provenance(tmp_path / "t.csv") == provenance
+    assert read_table(tmp_path / "t.csv")["git_describe"].tolist() == [described]
+
+
 def test_the_config_hash_follows_every_value_and_no_key_order():
     params = {"options": {"n_splits": 10, "seed": 1, "alphas": [0.1, 1.0]}, "source": "a"}
     reordered = {"source": "a", "options": {"alphas": [0.1, 1.0], "seed": 1, "n_splits": 10}}

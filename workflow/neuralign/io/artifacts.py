@@ -30,6 +30,8 @@ from neuralign.io.atomic import atomic_path
 # stamped on every artifact; ``IDS`` only where the artifact does not name its own
 KEYS = ("rule", "neuralign_version", "git_describe", "config_sha256", "simulated")
 IDS = ("dataset", "model")
+# read as text: a git hash of digits only ('7533710', '0123abc') must not become a number
+TEXT = {key: str for key in (*KEYS, *IDS) if key != "simulated"}
 PDF_KEY = "Keywords"  # the PDF Info entry holding the provenance, as JSON
 KINDS = {
     ".nc": "netCDF",
@@ -72,10 +74,10 @@ def open_netcdf(path: str | os.PathLike) -> xr.Dataset:
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """A CSV table artifact."""
+    """A CSV table artifact (its provenance columns as text)."""
     path = _existing(path)
     try:
-        return pd.read_csv(path)
+        return pd.read_csv(path, dtype=TEXT)
     except Exception as err:
         raise unreadable(path, "CSV", err) from err
 
@@ -167,7 +169,7 @@ def _netcdf_attrs(path: Path) -> dict:
 
 
 def _csv_columns(path: Path) -> dict:
-    table = pd.read_csv(path)
+    table = pd.read_csv(path, dtype=TEXT)
     found = {key: table[key].iloc[0] for key in (*KEYS, *IDS) if key in table and len(table)}
     if "simulated" in table and len(table):
         found["simulated"] = int(table["simulated"].max())
