@@ -64,7 +64,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
 from neuralign.activations.extraction import ImageFiles, Reducer, extract_to_file  # noqa: E402
-from neuralign.analyses.fmri import fit_subject  # noqa: E402
+from neuralign.analyses.fmri.encoding import fit_subject  # noqa: E402
 from neuralign.analyses.imagenet import models_to_evaluate, models_without_top1  # noqa: E402
 from neuralign.datasets.arcaro2020 import MONKEYS  # noqa: E402
 from neuralign.datasets.god_fmri import ROIS  # noqa: E402

@@ -6,7 +6,8 @@ import torchvision
 import xarray as xr
 from PIL import Image
 
-from neuralign.activations.extraction import Reducer, extract_to_file, read_activations
+from neuralign.activations.extraction import Reducer, extract_to_file
+from neuralign.activations.reading import read_activations
 from neuralign.models.layers import LayerError, blocks, check_layers, default_layers, resolve_layers
 from neuralign.models.loading import (
     LoadedModel,

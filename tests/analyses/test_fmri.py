@@ -10,8 +10,12 @@ from PIL import Image
 from scipy import stats
 from sklearn.linear_model import RidgeCV
 
-from neuralign.activations.extraction import extract_to_file, read_activations
-from neuralign.analyses import fmri
+from neuralign.activations.extraction import extract_to_file
+from neuralign.activations.reading import read_activations
+from neuralign.analyses.fmri.encoding import fit_subject, zscore
+from neuralign.analyses.fmri.reading import read_units
+from neuralign.analyses.fmri.statistics import bootstrap_counts, bootstrap_p, bootstrap_pearson
+from neuralign.analyses.fmri.summary import layers_won, summarize
 from neuralign.datasets.god_fmri import ROIS
 from neuralign.fitting import mappings
 from neuralign.fitting.mappings import MappingSpec
@@ -67,19 +71,19 @@ def synthetic(seed: int = 0):
 
 def fit(dataset, features, **kwargs):
     ids = dataset["stimulus_id"].values
-    return fmri.fit_subject(dataset, features, ids, mapping=MAPPING, n_bootstrap=200, **kwargs)
+    return fit_subject(dataset, features, ids, mapping=MAPPING, n_bootstrap=200, **kwargs)
 
 
 def test_bootstrap_pearson_matches_resampled_corrcoef():
     rng = np.random.default_rng(0)
     pred, target = rng.normal(size=(20, 5)), rng.normal(size=(20, 5))
     target[:, 4] = pred[:, 4] * 2 + 1  # perfectly correlated column
-    counts = fmri.bootstrap_counts(20, 30, seed=3)
-    got = fmri.bootstrap_pearson(pred, target, counts)
+    counts = bootstrap_counts(20, 30, seed=3)
+    got = bootstrap_pearson(pred, target, counts)
     for b, row in enumerate(np.random.default_rng(3).integers(0, 20, size=(30, 20))):
         expected = [np.corrcoef(pred[row, c], target[row, c])[0, 1] for c in range(5)]
         np.testing.assert_allclose(got[b], expected, atol=1e-10)
-    constant = fmri.bootstrap_pearson(pred, np.ones((20, 5)), counts)
+    constant = bootstrap_pearson(pred, np.ones((20, 5)), counts)
     assert np.isnan(constant).all()
 
 
@@ -88,7 +92,7 @@ def test_zscored_chunked_ridge_matches_sklearn():
     x = rng.normal(size=(60, 30)) * rng.uniform(0.1, 10, size=30) + 5
     y = x[:, :3] @ rng.normal(size=(3, 7)) + rng.normal(size=(60, 7))
     train, test = np.arange(45), np.arange(45, 60)
-    xz = fmri.zscore(x, train)
+    xz = zscore(x, train)
     fitted = mappings.fit(MAPPING, xz[train], y[train], max_targets=3)
     pred, alphas = fitted.predict(xz[test]), fitted.alpha
     xz = (x - x[train].mean(0)) / x[train].std(0)
@@ -128,13 +132,13 @@ def test_the_generating_model_decodes_and_encodes_better():
         atol=1e-5,
     )
 
-    summary, comparison = fmri.summarize(fits, ["A", "B"])
+    summary, comparison = summarize(fits, ["A", "B"])
     dec = comparison[(comparison["direction"] == "decoding") & (comparison["subject"] == "all")]
     assert len(dec) == 4 * 2
     assert (dec["difference"] > 0.4).all() and (dec["ci_low"] > 0).all()
     np.testing.assert_allclose(dec["p_bootstrap"], 2 / 201)  # no draw at or below 0
     assert dec["t"].isna().all()  # one subject: no test over subjects
-    won = fmri.layers_won(comparison)
+    won = layers_won(comparison)
     assert won["layers_a_better"].tolist() == [2] * 4
     row = summary.query("direction == 'encoding' and subject == 'Subject1' and roi == 'V2'")
     assert row["model"].tolist() == ["A", "A", "B", "B"]
@@ -149,7 +153,7 @@ def test_over_subjects_the_pairs_are_per_subject_medians():
             result = fit(dataset, features, rois=("V1", "VC"))
             result.attrs.update(subject=f"Subject{s + 1}", model=name)
             fits.append(result)
-    summary, comparison = fmri.summarize(fits, ["A", "B"])
+    summary, comparison = summarize(fits, ["A", "B"])
     row = comparison.query("direction == 'decoding' and subject == 'all' and roi == 'V1'").iloc[0]
     a = np.array([f["decoding_median"].sel(roi="V1").values[0] for f in fits[0::2]])
     b = np.array([f["decoding_median"].sel(roi="V1").values[0] for f in fits[1::2]])
@@ -166,7 +170,7 @@ def test_over_subjects_the_pairs_are_per_subject_medians():
 def test_fits_with_other_test_images_are_not_compared():
     dataset, model_a, _ = synthetic()
     a = fit(dataset, model_a, rois=("V1",))
-    b = fmri.fit_subject(
+    b = fit_subject(
         dataset,
         model_a,
         dataset["stimulus_id"].values,
@@ -178,7 +182,7 @@ def test_fits_with_other_test_images_are_not_compared():
     a.attrs.update(subject="Subject1", model="A")
     b.attrs.update(subject="Subject1", model="B")
     with pytest.raises(ValueError, match="differ in test images or bootstrap draws"):
-        fmri.summarize([a, b], ["A", "B"])
+        summarize([a, b], ["A", "B"])
 
 
 def test_features_must_cover_the_dataset_stimuli():
@@ -186,13 +190,13 @@ def test_features_must_cover_the_dataset_stimuli():
     ids = dataset["stimulus_id"].values.copy()
     ids[5] = "n99999999_1"
     with pytest.raises(ValueError, match=r"1 dataset stimuli have no activations.*n00000005_1"):
-        fmri.fit_subject(dataset, model_a, ids, rois=("V1",))
+        fit_subject(dataset, model_a, ids, rois=("V1",))
 
 
 def test_bootstrap_p():
-    assert fmri.bootstrap_p(np.ones(99)) == pytest.approx(2 / 100)
-    assert fmri.bootstrap_p(np.r_[-np.ones(50), np.ones(50)]) == 1.0
-    assert fmri.bootstrap_p(np.r_[-np.ones(10), np.ones(89)]) == pytest.approx(22 / 100)
+    assert bootstrap_p(np.ones(99)) == pytest.approx(2 / 100)
+    assert bootstrap_p(np.r_[-np.ones(50), np.ones(50)]) == 1.0
+    assert bootstrap_p(np.r_[-np.ones(10), np.ones(89)]) == pytest.approx(22 / 100)
 
 
 def test_sampled_units_of_alexnet_are_its_flattened_outputs(tmp_path):
@@ -212,7 +216,7 @@ def test_sampled_units_of_alexnet_are_its_flattened_outputs(tmp_path):
     extract_to_file(model, paths, ids, layers, tmp_path / "s.nc", {}, reduction=reduction)
     sampled = read_activations(tmp_path / "s.nc")
     assert [v.shape for v in sampled.values()] == [(3, 50)] * 8
-    ids_read, units, attrs = fmri.read_units(tmp_path / "s.nc")
+    ids_read, units, attrs = read_units(tmp_path / "s.nc")
     assert ids_read.tolist() == ids and list(units) == layers == attrs["layers"]
     for layer in layers:
         np.testing.assert_array_equal(units[layer], sampled[layer])

@@ -6,7 +6,15 @@ import torch
 from PIL import Image
 from scipy import ndimage
 
-from neuralign.analyses import maps as mp
+from neuralign.analyses.maps.ceilings import neighbour_ceiling, split_half_map_ceiling
+from neuralign.analyses.maps.geometry import (
+    design,
+    field_degrees,
+    grid_field,
+    grid_step,
+    sample_at_positions,
+)
+from neuralign.analyses.maps.predictivity import fit_map_model, loio
 from neuralign.datasets.simulated.demo import front_end, make_demo_maps
 from neuralign.fitting.mappings import MappingSpec
 from neuralign.fitting.metrics import pearson_columns
@@ -76,8 +84,8 @@ def test_recovered_maps_match_the_true_maps(demo):
         "front_end": ndimage.gaussian_filter(fe, (0, 0, 3, 3)),
     }
     y, x = ds["y"].values, ds["x"].values
-    field = mp.field_degrees(16.0, y, x, mp.grid_step(y))
-    fit, _ = mp.fit_map_model(
+    field = field_degrees(16.0, y, x, grid_step(y))
+    fit, _ = fit_map_model(
         layers,
         ds["maps"].values,
         y,
@@ -94,7 +102,7 @@ def test_recovered_maps_match_the_true_maps(demo):
         predicted = fit["predicted_maps"].sel(mapping=mapping).values.reshape(6, 8, -1)
         r = pearson_columns(predicted, truth, axis=2)
         assert np.median(r.mean(axis=0)) > 0.5, mapping
-    noise_only, _ = mp.fit_map_model(
+    noise_only, _ = fit_map_model(
         {"noise": layers["noise"]},
         ds["maps"].values,
         y,
@@ -118,14 +126,14 @@ def test_held_out_image_never_influences_its_own_prediction(demo):
     rng = np.random.default_rng(1)
     layers = {name: rng.normal(size=(6, 5, 9, 9)) for name in ("a", "b", "c")}
     maps = ds["maps"].values.astype(np.float64)
-    _, target, image, _ = mp.design(layers["a"], maps)
-    feats = {name: mp.design(v, maps)[0] for name, v in layers.items()}
+    _, target, image, _ = design(layers["a"], maps)
+    feats = {name: design(v, maps)[0] for name, v in layers.items()}
     spec = MappingSpec("ridge")
-    base = mp.loio(feats, target, image, spec)
+    base = loio(feats, target, image, spec)
     for held in (0, 3):
         scrambled = target.copy()
         scrambled[image == held] = rng.normal(size=scrambled[image == held].shape) * 100
-        other = mp.loio(feats, scrambled, image, spec)
+        other = loio(feats, scrambled, image, spec)
         assert other["chosen"][held] == base["chosen"][held]
         np.testing.assert_allclose(
             other["predictions"][image == held], base["predictions"][image == held]
@@ -142,21 +150,21 @@ def test_sampling_positions_is_bilinear_in_degrees():
     centres = ((np.arange(size) + 0.5) / size - 0.5) * field
     features = np.broadcast_to(centres, (1, 1, size, size)).copy()
     positions = np.array([-6.3, -1.0, 0.0, 2.5, 7.0])
-    sampled = mp.sample_at_positions(features, positions, positions, field)
+    sampled = sample_at_positions(features, positions, positions, field)
     np.testing.assert_allclose(sampled[0, 0, 0], positions, atol=1e-9)
-    assert mp.grid_field(16.0, 17, 2.0) == 34.0 and mp.grid_field(16.0, 9, 2.0) == 18.0
+    assert grid_field(16.0, 17, 2.0) == 34.0 and grid_field(16.0, 9, 2.0) == 18.0
 
 
 def test_ceilings_on_known_cases():
     rng = np.random.default_rng(0)
     signal = rng.normal(size=(3, 4, 6, 6))
     reps = signal[..., None] + rng.normal(size=(3, 4, 6, 6, 20)) * 0.01
-    assert mp.split_half_map_ceiling(reps, 5, 0) == pytest.approx(1.0, abs=1e-3)
+    assert split_half_map_ceiling(reps, 5, 0) == pytest.approx(1.0, abs=1e-3)
     noise = rng.normal(size=(3, 4, 6, 6, 20))
-    assert abs(np.mean(mp.split_half_map_ceiling(noise, 5, 0))) < 0.2
+    assert abs(np.mean(split_half_map_ceiling(noise, 5, 0))) < 0.2
     maps = rng.normal(size=(2, 3, 5, 5))
     maps[:, 1] = 2 * maps[:, 0] + 1  # neuroids 0 and 1 share their maps
-    best = mp.neighbour_ceiling(maps)
+    best = neighbour_ceiling(maps)
     np.testing.assert_allclose(best[:, :2], 1.0)
     expected = max(np.corrcoef(maps[0, 2].ravel(), maps[0, k].ravel())[0, 1] for k in (0, 1))
     assert best[0, 2] == pytest.approx(expected)

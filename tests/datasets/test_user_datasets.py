@@ -127,6 +127,16 @@ def corrupt(kind, tmp_path, spec, responses):
     if kind == "duplicated-neuroid":
         pd.DataFrame({"neuroid_id": list("abcda")}).to_csv(tmp_path / "n.csv", index=False)
         return {**spec, "neuroids": str(tmp_path / "n.csv")}, r"duplicated neuroid ids \['a'\]"
+    if kind == "no-image-column":
+        pd.DataFrame({"file": ["img000.png"]}).to_csv(tmp_path / "s.csv", index=False)
+        return {**spec, "stimuli": str(tmp_path / "s.csv")}, (
+            r"s.csv: the stimulus table .* needs a column 'image'; found \['file'\]"
+        )
+    if kind == "no-neuroid-column":
+        pd.DataFrame({"id": list("abcde")}).to_csv(tmp_path / "n.csv", index=False)
+        return {**spec, "neuroids": str(tmp_path / "n.csv")}, (
+            r"n.csv: the neuroid table needs a column 'neuroid_id'; found \['id'\]"
+        )
     if kind == "non-numeric-csv":
         table = pd.DataFrame(responses).astype(object)
         table.iat[4, 1] = "n/a?"
@@ -147,6 +157,8 @@ def corrupt(kind, tmp_path, spec, responses):
         "inf",
         "duplicated-stimulus",
         "duplicated-neuroid",
+        "no-image-column",
+        "no-neuroid-column",
         "non-numeric-csv",
         "non-numeric-npy",
     ],

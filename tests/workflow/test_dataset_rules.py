@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from neuralign.datasets.cowley2023 import SESSIONS
-from neuralign.fitting.scoring import most_chosen_layer
+from neuralign.fitting.chosen import most_chosen_layer
 from neuralign.io.dataset import open_dataset
 from neuralign.io.resources import mirror_path
 

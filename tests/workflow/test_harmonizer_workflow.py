@@ -12,7 +12,7 @@ import torch
 import xarray as xr
 from PIL import Image
 
-from neuralign.activations.extraction import layer_names
+from neuralign.activations.reading import layer_names
 from neuralign.datasets.clickme import N_SHARDS
 from neuralign.io.artifacts import read_provenance
 from neuralign.io.tfrecord import write_examples

@@ -4,10 +4,14 @@ that list their modules, and thin workflow scripts."""
 
 import ast
 import importlib
+import inspect
 import re
 from pathlib import Path
 
 import pytest
+
+from neuralign.io.jobs import job_arguments
+from tests.io.test_jobs import job
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "workflow" / "neuralign"
@@ -127,3 +131,59 @@ def test_every_computing_rule_declares_log_benchmark_threads_and_resources(smk, 
         key for key in ("log", "benchmark", "threads", "resources") if f"    {key}:" not in body
     ]
     assert not missing, f"workflow/rules/{smk}: rule {rule} declares no {missing}"
+
+
+SCRIPT_RULES = [
+    (match.group(2), match.group(3), match.group(1))
+    for path in sorted((ROOT / "workflow" / "rules").glob("*.smk"))
+    for match in re.finditer(r"^( *)rule (\w+):\n((?:\1[ \t]+.*\n|\n)*)", path.read_text(), re.M)
+    if "    script:" in match.group(3)
+]
+
+
+def _keywords(body: str, indent: str, section: str) -> dict[str, str]:
+    """The named entries of one section of a rule (name -> its text up to the next one)."""
+    found = re.search(rf"^{indent}    {section}:\n((?:{indent}        .*\n|\n)*)", body, re.M)
+    parts = re.split(rf"^{indent}        (\w+)=", found.group(1) if found else "", flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+@pytest.mark.parametrize(("rule", "body", "indent"), SCRIPT_RULES, ids=[r[0] for r in SCRIPT_RULES])
+def test_every_script_gets_its_job_arguments_from_its_rule(rule, body, indent, tmp_path):
+    """The script's job function needs only names its rule gives (``neuralign.io.jobs``)."""
+    script = SCRIPTS / re.search(r'script:\n\s+"\.\./scripts/(\w+\.py)"', body).group(1)
+    tree = ast.parse(script.read_text())
+    imported = {
+        alias.asname or alias.name: node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    call = next(
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "run"
+    )
+
+    def resolve(node):
+        if isinstance(node, ast.Name) and node.id in imported:
+            return getattr(importlib.import_module(imported[node.id]), node.id)
+        return None  # a constant, or an expression of the job
+
+    function = resolve(call.args[1])
+    given = {kw.arg: resolve(kw.value) for kw in call.keywords if kw.arg != "ids"}
+    outputs = _keywords(body, indent, "output")
+    wildcards = set(re.findall(r"(?<!\{)\{(\w+)\}(?!\})", "".join(outputs.values())))
+    snakemake = job(
+        tmp_path,
+        inputs=dict.fromkeys(_keywords(body, indent, "input"), "input"),
+        outputs=dict.fromkeys(outputs, "output"),
+        params=dict.fromkeys(_keywords(body, indent, "params")),
+        wildcards=dict.fromkeys(wildcards, "wildcard"),
+    )
+    arguments = job_arguments(snakemake, function, given)  # JobError: what the rule lacks
+    if "**" in str(inspect.signature(function)):  # hands the job on: all but the data it reads
+        for handed_on in filter(callable, given.values()):
+            needed = list(inspect.signature(handed_on).parameters.values())[1:]
+            lacking = [p.name for p in needed if p.default is p.empty and p.name not in arguments]
+            assert not lacking, f"rule {rule} gives {handed_on.__name__} none of {lacking}"

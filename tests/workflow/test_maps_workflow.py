@@ -21,7 +21,7 @@ BASE = {
 }
 MAPS = {"feature_grid": 8, "n_bootstrap": 200, "ceiling_splits": 4}
 # two extraction jobs at once on the test machine's two cores
-THREADS = ["--set-threads", "map_activations=1"]
+THREADS = ["--set-threads", "activations=1"]
 
 
 def targets(dataset: str) -> list[str]:

@@ -28,7 +28,6 @@ GPU_RULES = {
     "alignment_fit",
     "fmri_activations",
     "fmri_fit",
-    "map_activations",
     "map_fit",
     "harmonize",
     "human_alignment",

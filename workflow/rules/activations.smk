@@ -1,15 +1,17 @@
 rule activations:
     input:
-        dataset="results/datasets/{dataset}.nc",
+        dataset_path="results/datasets/{dataset}.nc",
         images="results/datasets/{dataset}/images",
         # the model's weights file, if it reads one: downloaded, or built by rule harmonize
         weights=model_weights,
     output:
-        activations="results/activations/{dataset}/{model}.nc",
+        out_path="results/activations/{dataset}/{model}.nc",
     log:
         "results/logs/activations/{dataset}/{model}.log",
     benchmark:
         "results/benchmarks/activations/{dataset}/{model}.tsv"
+    wildcard_constraints:
+        dataset=one_of(DATASETS + FIT_DATASETS + MAP_DATASETS),
     conda:
         "../../envs/neuralign.yaml"
     threads: 2
@@ -19,7 +21,7 @@ rule activations:
         gpu=gpus(config["activations"]["device"]),
     params:
         source=lambda wildcards: MODEL_TABLE.loc[wildcards.model, "source"],
-        layers=model_layers,
-        options=config["activations"],
+        layer_spec=model_layers,
+        options=activation_options,
     script:
         "../scripts/activations.py"

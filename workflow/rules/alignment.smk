@@ -3,9 +3,9 @@ include: "alignment_common.smk"
 
 rule alignment_ceilings:
     input:
-        dataset="results/datasets/{dataset}.nc",
+        dataset_path="results/datasets/{dataset}.nc",
     output:
-        ceilings="results/ceilings/{dataset}_metrics.nc",
+        out_path="results/ceilings/{dataset}_metrics.nc",
     log:
         "results/logs/ceilings/{dataset}_metrics.log",
     benchmark:
@@ -30,11 +30,11 @@ rule alignment_ceilings:
 rule alignment_fit:
     input:
         # the activations rule fit reads (extracted once)
-        activations="results/activations/{dataset}/{model}.nc",
-        dataset="results/datasets/{dataset}.nc",
-        ceilings="results/ceilings/{dataset}_metrics.nc",
+        activations_path="results/activations/{dataset}/{model}.nc",
+        dataset_path="results/datasets/{dataset}.nc",
+        ceilings_path="results/ceilings/{dataset}_metrics.nc",
     output:
-        fit="results/alignment/{dataset}/{model}.nc",
+        out_path="results/alignment/{dataset}/{model}.nc",
     log:
         "results/logs/alignment/{dataset}/{model}.log",
     benchmark:
@@ -57,11 +57,11 @@ rule alignment_fit:
 
 rule metric_scores:
     input:
-        fits=metric_fit_files,
+        fit_paths=metric_fit_files,
         # measured top-1 of models without one in the table (workflow/rules/imagenet_common.smk)
-        imagenet=lambda wildcards: measured_top1_files(wildcards),
+        imagenet_paths=lambda wildcards: measured_top1_files(wildcards),
     output:
-        scores=report(
+        out_path=report(
             "results/scores/{dataset}_metrics.csv",
             caption="../report/metric_scores.rst",
             category="Scores",
@@ -86,9 +86,9 @@ rule metric_scores:
 
 rule metric_trends:
     input:
-        scores="results/scores/{dataset}_metrics.csv",
+        scores_path="results/scores/{dataset}_metrics.csv",
     output:
-        table=report(
+        out_path=report(
             "results/tables/{dataset}/metric_trends.csv",
             caption="../report/metric_trends.rst",
             category="Tables",
@@ -113,9 +113,9 @@ rule metric_trends:
 
 rule metric_agreement:
     input:
-        scores="results/scores/{dataset}_metrics.csv",
+        scores_path="results/scores/{dataset}_metrics.csv",
     output:
-        table=report(
+        out_path=report(
             "results/tables/{dataset}/metric_agreement.csv",
             caption="../report/metric_agreement.rst",
             category="Tables",
@@ -137,15 +137,15 @@ rule metric_agreement:
 
 rule figure_metric_panel:
     input:
-        scores="results/scores/{dataset}_metrics.csv",
+        table_path="results/scores/{dataset}_metrics.csv",
     output:
-        png=report(
+        png_path=report(
             "results/figures/{dataset}/metric_panel.png",
             caption="../report/metric_panel.rst",
             category="Figures",
             subcategory="{dataset}",
         ),
-        pdf="results/figures/{dataset}/metric_panel.pdf",
+        pdf_path="results/figures/{dataset}/metric_panel.pdf",
     log:
         "results/logs/figures/{dataset}/metric_panel.log",
     benchmark:

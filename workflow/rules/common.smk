@@ -50,6 +50,13 @@ DOWNLOAD_LOCK = config["downloads"]["lock_file"]
 # stages left out because a gated input is missing (neuralign.gated), for the report
 LEFT_OUT = []
 COWLEY_SESSIONS = sorted(cowley2023.SESSIONS)
+MAP_DATASETS = config["maps"]["datasets"]
+# the SIMULATED demo datasets of rule demo_dataset, as (kind in neuralign.datasets.jobs.DEMOS,
+# options)
+DEMO_DATASETS = {
+    "demo": ("responses", config["demo"]),
+    "demo_maps": ("maps", config["maps"]["demo"]),
+}
 DATASET_TITLES = {"demo": "demo dataset (SIMULATED neurons)"}
 
 
@@ -80,6 +87,14 @@ def model_weights(wildcards):
     """The weights file a model reads (downloaded, user-provided or built by rule harmonize),
     if any."""
     return weights_file(MODEL_TABLE.loc[wildcards.model, "source"]) or []
+
+
+def activation_options(wildcards):
+    """Extraction options of a dataset for rule activations; a map dataset's are spatial
+    (map_activation_options, maps_common.smk)."""
+    if wildcards.dataset in MAP_DATASETS:
+        return map_activation_options(wildcards)
+    return config["activations"]
 
 
 def gpus(device):

@@ -1,11 +1,13 @@
 rule demo_dataset:
     output:
-        dataset="results/datasets/demo.nc",
-        images=directory("results/datasets/demo/images"),
+        dataset_path="results/datasets/{demo}.nc",
+        image_dir=directory("results/datasets/{demo}/images"),
     log:
-        "results/logs/datasets/demo.log",
+        "results/logs/datasets/{demo}.log",
     benchmark:
-        "results/benchmarks/datasets/demo.tsv"
+        "results/benchmarks/datasets/{demo}.tsv"
+    wildcard_constraints:
+        demo=one_of(DEMO_DATASETS),
     conda:
         "../../envs/neuralign.yaml"
     threads: 1
@@ -13,16 +15,17 @@ rule demo_dataset:
         mem_mb=2000,
         runtime=30,
     params:
-        demo=config["demo"],
+        kind=lambda wildcards: DEMO_DATASETS[wildcards.demo][0],
+        options=lambda wildcards: DEMO_DATASETS[wildcards.demo][1],
     script:
         "../scripts/demo_dataset.py"
 
 
 rule ceiling:
     input:
-        dataset="results/datasets/{dataset}.nc",
+        dataset_path="results/datasets/{dataset}.nc",
     output:
-        ceiling="results/ceilings/{dataset}.nc",
+        ceiling_path="results/ceilings/{dataset}.nc",
     log:
         "results/logs/ceilings/{dataset}.log",
     benchmark:
@@ -43,13 +46,13 @@ rule ceiling:
 
 rule cowley_dataset:
     input:
-        images=lambda wildcards: resource_path(get_session(wildcards.session).images),
+        image_zip=lambda wildcards: resource_path(get_session(wildcards.session).images),
         responses=lambda wildcards: resource_path(
             get_session(wildcards.session).responses
         ),
     output:
-        dataset="results/datasets/cowley2023_v4_{session}.nc",
-        images=directory("results/datasets/cowley2023_v4_{session}/images"),
+        dataset_path="results/datasets/cowley2023_v4_{session}.nc",
+        image_dir=directory("results/datasets/cowley2023_v4_{session}/images"),
     log:
         "results/logs/datasets/cowley2023_v4_{session}.log",
     benchmark:
@@ -73,8 +76,8 @@ rule kriegeskorte_dataset:
         supplemental=resource_path(kriegeskorte2008.SUPPLEMENTAL),
         brain_rdms=resource_path(kriegeskorte2008.BRAIN_RDMS),
     output:
-        dataset="results/datasets/kriegeskorte2008_92.nc",
-        images=directory("results/datasets/kriegeskorte2008_92/images"),
+        dataset_path="results/datasets/kriegeskorte2008_92.nc",
+        image_dir=directory("results/datasets/kriegeskorte2008_92/images"),
     log:
         "results/logs/datasets/kriegeskorte2008_92.log",
     benchmark:
@@ -95,8 +98,8 @@ rule majajhong2015_dataset:
         stimulus_csv=resource_path(majajhong2015.STIMULUS_CSV),
         stimulus_zip=resource_path(majajhong2015.STIMULUS_ZIP),
     output:
-        dataset="results/datasets/majajhong2015_public_{region}.nc",
-        images=directory("results/datasets/majajhong2015_public_{region}/images"),
+        dataset_path="results/datasets/majajhong2015_public_{region}.nc",
+        image_dir=directory("results/datasets/majajhong2015_public_{region}/images"),
     log:
         "results/logs/datasets/majajhong2015_public_{region}.log",
     benchmark:
@@ -118,8 +121,8 @@ rule user_dataset:
     input:
         unpack(lambda wildcards: spec_files(USER_DATASETS[wildcards.name])),
     output:
-        dataset="results/datasets/{name}.nc",
-        images=directory("results/datasets/{name}/images"),
+        dataset_path="results/datasets/{name}.nc",
+        image_dir=directory("results/datasets/{name}/images"),
     log:
         "results/logs/datasets/{name}.log",
     benchmark:

@@ -4,7 +4,7 @@
 
 rule download:
     output:
-        file="{path}",
+        dest="{path}",
     log:
         "results/logs/downloads/{path}.log",
     benchmark:
@@ -37,7 +37,7 @@ rule downloads:
 
 rule left_out:
     output:
-        table=report(
+        out_path=report(
             "results/tables/left_out.csv",
             caption="../report/left_out.rst",
             category="Left out",

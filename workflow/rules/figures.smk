@@ -1,14 +1,14 @@
 rule figure_accuracy_vs_predictivity:
     input:
-        scores="results/scores/{dataset}.csv",
+        table_path="results/scores/{dataset}.csv",
     output:
-        png=report(
+        png_path=report(
             "results/figures/{dataset}/accuracy_vs_predictivity.png",
             caption="../report/accuracy_vs_predictivity.rst",
             category="Figures",
             subcategory="{dataset}",
         ),
-        pdf="results/figures/{dataset}/accuracy_vs_predictivity.pdf",
+        pdf_path="results/figures/{dataset}/accuracy_vs_predictivity.pdf",
     log:
         "results/logs/figures/{dataset}/accuracy_vs_predictivity.log",
     benchmark:
@@ -27,9 +27,9 @@ rule figure_accuracy_vs_predictivity:
 
 rule accuracy_correlations:
     input:
-        scores="results/scores/{dataset}.csv",
+        scores_path="results/scores/{dataset}.csv",
     output:
-        table=report(
+        out_path=report(
             "results/tables/{dataset}/accuracy_correlations.csv",
             caption="../report/accuracy_correlations.rst",
             category="Tables",

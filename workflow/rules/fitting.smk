@@ -1,11 +1,11 @@
 rule fit:
     input:
-        activations="results/activations/{dataset}/{model}.nc",
-        dataset="results/datasets/{dataset}.nc",
-        ceiling="results/ceilings/{dataset}.nc",
+        activations_path="results/activations/{dataset}/{model}.nc",
+        dataset_path="results/datasets/{dataset}.nc",
+        ceiling_path="results/ceilings/{dataset}.nc",
         layer_source=layer_source,
     output:
-        fit="results/fits/{dataset}/{model}.nc",
+        out_path="results/fits/{dataset}/{model}.nc",
     log:
         "results/logs/fits/{dataset}/{model}.log",
     benchmark:
@@ -27,10 +27,10 @@ rule fit:
 
 rule rsa_fit:
     input:
-        activations="results/activations/{dataset}/{model}.nc",
-        dataset="results/datasets/{dataset}.nc",
+        activations_path="results/activations/{dataset}/{model}.nc",
+        dataset_path="results/datasets/{dataset}.nc",
     output:
-        fit="results/fits/{dataset}/{model}.nc",
+        out_path="results/fits/{dataset}/{model}.nc",
     log:
         "results/logs/fits/{dataset}/{model}.log",
     benchmark:
@@ -51,13 +51,13 @@ rule rsa_fit:
 
 rule scores:
     input:
-        fits=expand("results/fits/{{dataset}}/{model}.nc", model=MODELS),
+        fit_paths=expand("results/fits/{{dataset}}/{model}.nc", model=MODELS),
         # human alignment on ClickMe (workflow/rules/harmonizer_common.smk), when configured
-        alignment=lambda wildcards: alignment_files(wildcards),
+        alignment_paths=lambda wildcards: alignment_files(wildcards),
         # measured top-1 of models without one in the table (workflow/rules/imagenet_common.smk)
-        imagenet=lambda wildcards: measured_top1_files(wildcards),
+        imagenet_paths=lambda wildcards: measured_top1_files(wildcards),
     output:
-        scores=report(
+        out_path=report(
             "results/scores/{dataset}.csv",
             caption="../report/scores.rst",
             category="Scores",

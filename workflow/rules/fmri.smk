@@ -10,7 +10,7 @@ if FMRI_SIMULATED:
                 h5_dir=FMRI["h5_dir"],
                 subject=FMRI_SUBJECTS.values(),
             ),
-            stimuli=directory(FMRI["stimulus_dir"]),
+            stimulus_dir=directory(FMRI["stimulus_dir"]),
         log:
             "results/logs/datasets/god_fmri_simulated.log",
         conda:
@@ -25,11 +25,11 @@ if FMRI_SIMULATED:
 
 rule god_fmri_dataset:
     input:
-        h5=lambda wildcards: f"{FMRI['h5_dir']}/{FMRI_SUBJECTS[wildcards.subject]}.h5",
+        subject_h5=lambda wildcards: f"{FMRI['h5_dir']}/{FMRI_SUBJECTS[wildcards.subject]}.h5",
         stimuli=FMRI["stimulus_dir"] or [],
     output:
-        dataset="results/datasets/god_fmri_{subject}.nc",
-        images=directory("results/datasets/god_fmri_{subject}/images"),
+        dataset_path="results/datasets/god_fmri_{subject}.nc",
+        image_dir=directory("results/datasets/god_fmri_{subject}/images"),
     log:
         "results/logs/datasets/god_fmri_{subject}.log",
     benchmark:
@@ -52,10 +52,12 @@ rule god_fmri_dataset:
 
 rule fmri_activations:
     input:
-        datasets=expand("results/datasets/god_fmri_{subject}.nc", subject=FMRI_SUBJECTS),
+        dataset_paths=expand(
+            "results/datasets/god_fmri_{subject}.nc", subject=FMRI_SUBJECTS
+        ),
         weights=fmri_model_weights,
     output:
-        activations="results/activations/god_fmri/{model}.nc",
+        out_path="results/activations/god_fmri/{model}.nc",
     log:
         "results/logs/activations/god_fmri/{model}.log",
     benchmark:
@@ -71,7 +73,7 @@ rule fmri_activations:
         gpu=gpus(config["activations"]["device"]),
     params:
         source=lambda wildcards: FMRI_MODELS[wildcards.model],
-        layers=lambda wildcards: FMRI["model_layers"].get(
+        layer_spec=lambda wildcards: FMRI["model_layers"].get(
             wildcards.model, FMRI["layers"]
         ),
         units=FMRI["units"],
@@ -83,10 +85,10 @@ rule fmri_activations:
 
 rule fmri_fit:
     input:
-        dataset="results/datasets/god_fmri_{subject}.nc",
-        activations="results/activations/god_fmri/{model}.nc",
+        dataset_path="results/datasets/god_fmri_{subject}.nc",
+        activations_path="results/activations/god_fmri/{model}.nc",
     output:
-        fit="results/fmri/{subject}/{model}.nc",
+        out_path="results/fmri/{subject}/{model}.nc",
     log:
         "results/logs/fmri/{subject}/{model}.log",
     benchmark:
@@ -116,18 +118,18 @@ rule fmri_fit:
 
 rule fmri_summary:
     input:
-        fits=expand(
+        fit_paths=expand(
             "results/fmri/{subject}/{model}.nc",
             subject=FMRI_SUBJECTS,
             model=FMRI_MODELS,
         ),
     output:
-        summary=report(
+        summary_path=report(
             "results/fmri/summary.csv",
             caption="../report/fmri_summary.rst",
             category="fMRI",
         ),
-        comparison=report(
+        comparison_path=report(
             "results/fmri/comparison.csv",
             caption="../report/fmri_comparison.rst",
             category="fMRI",
@@ -150,8 +152,8 @@ rule fmri_summary:
 
 rule figure_fmri:
     input:
-        summary="results/fmri/summary.csv",
-        comparison="results/fmri/comparison.csv",
+        summary_path="results/fmri/summary.csv",
+        comparison_path="results/fmri/comparison.csv",
     output:
         png=report(
             "results/figures/fmri/roi_layer.png",

@@ -3,11 +3,11 @@ include: "harmonizer_common.smk"
 
 rule harmonize:
     input:
-        shards=harmonize_shards,
+        clickme_train=harmonize_shards,
         base=base_weights,
     output:
-        model="results/harmonizer/{run}/model.pt",
-        history="results/harmonizer/{run}/history.csv",
+        model_path="results/harmonizer/{run}/model.pt",
+        history_path="results/harmonizer/{run}/history.csv",
     log:
         "results/logs/harmonizer/{run}.log",
     benchmark:
@@ -38,7 +38,7 @@ rule human_alignment:
         shards=CLICKME_VAL,
         weights=model_weights,
     output:
-        alignment="results/harmonizer/alignment/{model}.csv",
+        out_path="results/harmonizer/alignment/{model}.csv",
     log:
         "results/logs/harmonizer/alignment/{model}.log",
     benchmark:
@@ -60,7 +60,7 @@ rule human_alignment:
 
 rule harmonizer_demo:
     output:
-        summary="results/harmonizer/demo/summary.csv",
+        summary_path="results/harmonizer/demo/summary.csv",
         png=report(
             "results/figures/harmonizer/demo.png",
             caption="../report/harmonizer_demo.rst",

@@ -6,7 +6,7 @@ rule imagenet_accuracy:
         # the model's weights file, if it reads one (workflow/rules/common.smk)
         weights=model_weights,
     output:
-        accuracy="results/imagenet/{model}.csv",
+        out_path="results/imagenet/{model}.csv",
     log:
         "results/logs/imagenet/{model}.log",
     benchmark:
@@ -30,9 +30,9 @@ rule imagenet_accuracy:
 
 rule imagenet_summary:
     input:
-        accuracy=expand("results/imagenet/{model}.csv", model=IMAGENET_MODELS),
+        accuracy_paths=expand("results/imagenet/{model}.csv", model=IMAGENET_MODELS),
     output:
-        table=report(
+        out_path=report(
             "results/tables/imagenet_accuracy.csv",
             caption="../report/imagenet_accuracy.rst",
             category="Tables",

@@ -1,32 +1,12 @@
 include: "maps_common.smk"
 
 
-rule demo_maps_dataset:
-    output:
-        dataset="results/datasets/demo_maps.nc",
-        images=directory("results/datasets/demo_maps/images"),
-    log:
-        "results/logs/datasets/demo_maps.log",
-    benchmark:
-        "results/benchmarks/datasets/demo_maps.tsv"
-    conda:
-        "../../envs/neuralign.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
-    params:
-        demo=MAPS["demo"],
-    script:
-        "../scripts/demo_maps_dataset.py"
-
-
 rule arcaro_dataset:
     input:
         archive=ARCARO_ARCHIVE,
     output:
-        dataset="results/datasets/arcaro2020_{monkey}.nc",
-        images=directory("results/datasets/arcaro2020_{monkey}/images"),
+        dataset_path="results/datasets/arcaro2020_{monkey}.nc",
+        image_dir=directory("results/datasets/arcaro2020_{monkey}/images"),
     log:
         "results/logs/datasets/arcaro2020_{monkey}.log",
     benchmark:
@@ -47,43 +27,14 @@ rule arcaro_dataset:
         "../scripts/arcaro_dataset.py"
 
 
-rule map_activations:
-    input:
-        dataset="results/datasets/{dataset}.nc",
-        images="results/datasets/{dataset}/images",
-        # the model's weights file, as in rule activations
-        weights=model_weights,
-    output:
-        activations="results/activations/{dataset}/{model}.nc",
-    log:
-        "results/logs/activations/{dataset}/{model}.log",
-    benchmark:
-        "results/benchmarks/activations/{dataset}/{model}.tsv"
-    wildcard_constraints:
-        dataset=one_of(MAP_DATASETS),
-    conda:
-        "../../envs/neuralign.yaml"
-    threads: 2
-    resources:
-        mem_mb=8000,
-        runtime=60,
-        gpu=gpus(config["activations"]["device"]),
-    params:
-        source=lambda wildcards: MODEL_TABLE.loc[wildcards.model, "source"],
-        layers=model_layers,
-        options=map_activation_options,
-    script:
-        "../scripts/activations.py"
-
-
 rule map_fit:
     input:
-        dataset="results/datasets/{dataset}.nc",
+        dataset_path="results/datasets/{dataset}.nc",
         images="results/datasets/{dataset}/images",
-        activations="results/activations/{dataset}/{model}.nc",
+        activations_path="results/activations/{dataset}/{model}.nc",
         weights=model_weights,
     output:
-        fit="results/maps/{dataset}/{model}.nc",
+        out_path="results/maps/{dataset}/{model}.nc",
     log:
         "results/logs/maps/{dataset}/{model}.log",
     benchmark:
@@ -109,11 +60,11 @@ rule map_fit:
 
 rule map_scores:
     input:
-        fits=expand("results/maps/{{dataset}}/{model}.nc", model=MODELS),
+        fit_paths=expand("results/maps/{{dataset}}/{model}.nc", model=MODELS),
         # measured top-1 of models without one in the table (workflow/rules/imagenet_common.smk)
-        imagenet=lambda wildcards: measured_top1_files(wildcards),
+        imagenet_paths=lambda wildcards: measured_top1_files(wildcards),
     output:
-        table=report(
+        out_path=report(
             "results/maps/{dataset}.csv",
             caption="../report/map_scores.rst",
             category="Maps",
@@ -140,15 +91,15 @@ rule map_scores:
 
 rule figure_map_predictivity:
     input:
-        table="results/maps/{dataset}.csv",
+        table_path="results/maps/{dataset}.csv",
     output:
-        png=report(
+        png_path=report(
             "results/figures/{dataset}/map_predictivity.png",
             caption="../report/map_predictivity.rst",
             category="Figures",
             subcategory="{dataset}",
         ),
-        pdf="results/figures/{dataset}/map_predictivity.pdf",
+        pdf_path="results/figures/{dataset}/map_predictivity.pdf",
     log:
         "results/logs/figures/{dataset}/map_predictivity.log",
     benchmark:
@@ -170,17 +121,17 @@ rule figure_map_predictivity:
 
 rule figure_map_panel:
     input:
-        dataset="results/datasets/{dataset}.nc",
+        dataset_path="results/datasets/{dataset}.nc",
         images="results/datasets/{dataset}/images",
-        fits=expand("results/maps/{{dataset}}/{model}.nc", model=by_accuracy()),
+        fit_paths=expand("results/maps/{{dataset}}/{model}.nc", model=by_accuracy()),
     output:
-        png=report(
+        png_path=report(
             "results/figures/{dataset}/map_panel.png",
             caption="../report/map_panel.rst",
             category="Figures",
             subcategory="{dataset}",
         ),
-        pdf="results/figures/{dataset}/map_panel.pdf",
+        pdf_path="results/figures/{dataset}/map_panel.pdf",
     log:
         "results/logs/figures/{dataset}/map_panel.log",
     benchmark:

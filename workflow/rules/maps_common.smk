@@ -9,10 +9,9 @@ from neuralign.datasets.arcaro2020 import (
     MONKEYS,
 )
 from neuralign.datasets.simulated.demo import DEMO_MAPS_IMAGE_DEGREES
-from neuralign.analyses.maps import grid_field
+from neuralign.analyses.maps.geometry import grid_field
 
 MAPS = config["maps"]
-MAP_DATASETS = MAPS["datasets"]
 # (image size, grid size, grid step) in degrees: the model's field of view must hold every grid
 # position, so it is fixed before the dataset exists (map_fit checks it against the dataset).
 MAP_GEOMETRY = {

@@ -4,13 +4,4 @@ stimuli, with the dataset's ceilings."""
 from neuralign.fitting.alignment.jobs import write_alignment_fit
 from neuralign.io.jobs import run
 
-run(
-    snakemake,
-    write_alignment_fit,
-    activations_path=snakemake.input.activations,
-    dataset_path=snakemake.input.dataset,
-    ceilings_path=snakemake.input.ceilings,
-    out_path=snakemake.output.fit,
-    metrics=snakemake.params.metrics,
-    options=snakemake.params.options,
-)
+run(snakemake, write_alignment_fit)

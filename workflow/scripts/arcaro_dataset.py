@@ -3,13 +3,4 @@
 from neuralign.datasets.jobs import write_arcaro
 from neuralign.io.jobs import run
 
-run(
-    snakemake,
-    write_arcaro,
-    archive=snakemake.input.archive,
-    monkey=snakemake.params.monkey,
-    dataset_path=snakemake.output.dataset,
-    image_dir=snakemake.output.images,
-    window=snakemake.params.window,
-    lock=snakemake.params.lock,
-)
+run(snakemake, write_arcaro)

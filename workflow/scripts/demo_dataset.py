@@ -1,14 +1,6 @@
-"""Generate the SIMULATED demo dataset and its stimulus images."""
+"""Generate a SIMULATED demo dataset (responses, or maps) and its stimulus images."""
 
 from neuralign.datasets.jobs import write_demo_dataset
 from neuralign.io.jobs import run
 
-run(
-    snakemake,
-    write_demo_dataset,
-    ids={"simulated": True},
-    kind="responses",
-    dataset_path=snakemake.output.dataset,
-    image_dir=snakemake.output.images,
-    options=snakemake.params.demo,
-)
+run(snakemake, write_demo_dataset, ids={"simulated": True})

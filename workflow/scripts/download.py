@@ -4,10 +4,4 @@ on first use); NEURALIGN_MIRROR is served first."""
 from neuralign.io.jobs import run
 from neuralign.io.resources import fetch_verified
 
-run(
-    snakemake,
-    fetch_verified,
-    remote=snakemake.params.remote,
-    dest=snakemake.output.file,
-    lock=snakemake.params.lock,
-)
+run(snakemake, fetch_verified)

@@ -4,12 +4,4 @@ from neuralign.io.jobs import run
 from neuralign.reporting.figures import accuracy_vs_predictivity
 from neuralign.reporting.jobs import write_figure
 
-run(
-    snakemake,
-    write_figure,
-    plot=accuracy_vs_predictivity,
-    table_path=snakemake.input.scores,
-    png_path=snakemake.output.png,
-    pdf_path=snakemake.output.pdf,
-    title=snakemake.params.title,
-)
+run(snakemake, write_figure, plot=accuracy_vs_predictivity)

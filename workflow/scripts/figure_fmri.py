@@ -7,8 +7,6 @@ run(
     snakemake,
     write_fmri_figures,
     ids={"dataset": "god_fmri"},
-    summary_path=snakemake.input.summary,
-    comparison_path=snakemake.input.comparison,
     outputs={
         "decoding": (snakemake.output.png, snakemake.output.pdf),
         "encoding": (snakemake.output.encoding_png, snakemake.output.encoding_pdf),

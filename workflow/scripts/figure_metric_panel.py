@@ -4,12 +4,4 @@ from neuralign.io.jobs import run
 from neuralign.reporting.jobs import write_figure
 from neuralign.reporting.metric_panel import panel_figure
 
-run(
-    snakemake,
-    write_figure,
-    plot=panel_figure,
-    table_path=snakemake.input.scores,
-    png_path=snakemake.output.png,
-    pdf_path=snakemake.output.pdf,
-    title=snakemake.params.title,
-)
+run(snakemake, write_figure, plot=panel_figure)

@@ -3,12 +3,4 @@
 from neuralign.analyses.fmri.jobs import write_simulated_god
 from neuralign.io.jobs import run
 
-run(
-    snakemake,
-    write_simulated_god,
-    ids={"dataset": "god_fmri", "simulated": True},
-    h5_dir=snakemake.params.h5_dir,
-    stimulus_dir=snakemake.output.stimuli,
-    subjects=snakemake.params.subjects,
-    simulation=snakemake.params.simulation,
-)
+run(snakemake, write_simulated_god, ids={"dataset": "god_fmri", "simulated": True})

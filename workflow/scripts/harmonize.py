@@ -8,10 +8,5 @@ run(
     snakemake,
     write_harmonized,
     ids=run_ids(snakemake.params.options),
-    options=snakemake.params.options,
-    clickme_train=list(snakemake.input.shards),
     imagenet_folder=snakemake.params.imagenet or None,
-    model_path=snakemake.output.model,
-    history_path=snakemake.output.history,
-    device=snakemake.params.device,
 )

@@ -4,11 +4,4 @@ from neuralign.analyses.harmonizer.demo import DEMO_IDS
 from neuralign.analyses.harmonizer.jobs import write_demo
 from neuralign.io.jobs import run
 
-run(
-    snakemake,
-    write_demo,
-    ids=DEMO_IDS,
-    options=snakemake.params.options,
-    summary_path=snakemake.output.summary,
-    figure_paths=[snakemake.output.png, snakemake.output.pdf],
-)
+run(snakemake, write_demo, ids=DEMO_IDS, figure_paths=[snakemake.output.png, snakemake.output.pdf])

@@ -3,13 +3,4 @@
 from neuralign.analyses.imagenet_jobs import write_accuracy
 from neuralign.io.jobs import run
 
-run(
-    snakemake,
-    write_accuracy,
-    ids={"dataset": "imagenet_val"},
-    model_id=snakemake.wildcards.model,
-    source=snakemake.params.source,
-    val_dir=snakemake.params.val_dir,
-    options=snakemake.params.options,
-    out_path=snakemake.output.accuracy,
-)
+run(snakemake, write_accuracy, ids={"dataset": "imagenet_val"})

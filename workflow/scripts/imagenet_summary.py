@@ -3,11 +3,4 @@
 from neuralign.analyses.imagenet_jobs import write_accuracy_table
 from neuralign.io.jobs import run
 
-run(
-    snakemake,
-    write_accuracy_table,
-    ids={"dataset": "imagenet_val"},
-    paths=list(snakemake.input.accuracy),
-    models=snakemake.params.models,
-    out_path=snakemake.output.table,
-)
+run(snakemake, write_accuracy_table, ids={"dataset": "imagenet_val"})

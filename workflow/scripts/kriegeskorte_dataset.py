@@ -3,11 +3,4 @@
 from neuralign.datasets.jobs import write_kriegeskorte
 from neuralign.io.jobs import run
 
-run(
-    snakemake,
-    write_kriegeskorte,
-    supplemental=snakemake.input.supplemental,
-    brain_rdms=snakemake.input.brain_rdms,
-    dataset_path=snakemake.output.dataset,
-    image_dir=snakemake.output.images,
-)
+run(snakemake, write_kriegeskorte)

@@ -3,4 +3,4 @@
 from neuralign.gated import write_left_out
 from neuralign.io.jobs import run
 
-run(snakemake, write_left_out, stages=snakemake.params.stages, out_path=snakemake.output.table)
+run(snakemake, write_left_out)

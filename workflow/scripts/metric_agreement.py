@@ -3,9 +3,4 @@
 from neuralign.io.jobs import run
 from neuralign.reporting.jobs import write_metric_agreement
 
-run(
-    snakemake,
-    write_metric_agreement,
-    scores_path=snakemake.input.scores,
-    out_path=snakemake.output.table,
-)
+run(snakemake, write_metric_agreement)

@@ -4,12 +4,4 @@ from neuralign.io.jobs import run
 from neuralign.reporting.jobs import write_trends
 from neuralign.reporting.metric_panel import trend_table
 
-run(
-    snakemake,
-    write_trends,
-    trends=trend_table,
-    scores_path=snakemake.input.scores,
-    out_path=snakemake.output.table,
-    n_bootstrap=snakemake.params.n_bootstrap,
-    seed=snakemake.params.seed,
-)
+run(snakemake, write_trends, trends=trend_table)

@@ -3,11 +3,4 @@
 from neuralign.fitting.jobs import write_rsa_fit
 from neuralign.io.jobs import run
 
-run(
-    snakemake,
-    write_rsa_fit,
-    activations_path=snakemake.input.activations,
-    dataset_path=snakemake.input.dataset,
-    out_path=snakemake.output.fit,
-    options=snakemake.params.options,
-)
+run(snakemake, write_rsa_fit)

@@ -3,12 +3,4 @@
 from neuralign.datasets.jobs import write_user_dataset
 from neuralign.io.jobs import run
 
-run(
-    snakemake,
-    write_user_dataset,
-    ids={"dataset": snakemake.wildcards.name},
-    name=snakemake.wildcards.name,
-    spec=snakemake.params.spec,
-    dataset_path=snakemake.output.dataset,
-    image_dir=snakemake.output.images,
-)
+run(snakemake, write_user_dataset, ids={"dataset": snakemake.wildcards.name})

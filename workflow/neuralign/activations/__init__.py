@@ -1,3 +1,3 @@
 """Activations: extraction through forward hooks with reductions, and the cached extraction step."""
 
-__all__ = ["cached", "extraction", "jobs"]
+__all__ = ["cached", "extraction", "jobs", "reading"]

@@ -30,11 +30,9 @@ import netCDF4
 import numpy as np
 import timm
 import torch
-import xarray as xr
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from neuralign.io.artifacts import open_netcdf
 from neuralign.io.atomic import AtomicFile
 from neuralign.models.layers import check_layers
 from neuralign.models.loading import LoadedModel
@@ -338,19 +336,3 @@ def _progress(loader, enabled: bool, total: int):
     from tqdm import tqdm
 
     return tqdm(loader, total=len(loader), unit="batch", desc=f"{total} images")
-
-
-def layer_names(ds: xr.Dataset) -> list[str]:
-    """The layers of an activations artifact, in order (netCDF stores one name as a string)."""
-    return np.atleast_1d(ds.attrs["layers"]).tolist()
-
-
-def layer_arrays(ds: xr.Dataset) -> dict[str, np.ndarray]:
-    """Layer → (stimulus, feature) arrays of an activations artifact, flattened, in order."""
-    n = ds.sizes["stimulus"]
-    return {layer: ds[layer].values.reshape(n, -1) for layer in layer_names(ds)}
-
-
-def read_activations(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """``layer_arrays`` of the activations artifact at ``path``."""
-    return layer_arrays(open_netcdf(path))

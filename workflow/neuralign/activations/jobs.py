@@ -21,7 +21,7 @@ def write_activations(
     *,
     dataset_path: str,
     out_path: str,
-    model_id: str,
+    model: str,
     source: str,
     layer_spec,
     options: dict,
@@ -33,7 +33,7 @@ def write_activations(
     ds = open_dataset(dataset_path)
     extract_cached(
         source,
-        model_id,
+        model,
         layer_spec,
         ds.attrs["dataset"],
         ds["stimulus_id"].values,

@@ -11,7 +11,7 @@ from neuralign.models.loading import load_model
 
 
 def write_accuracy(
-    *, model_id: str, source: str, val_dir: str, options: dict, out_path: str, log, provenance
+    *, model: str, source: str, val_dir: str, options: dict, out_path: str, log, provenance
 ) -> None:
     """ImageNet-1k validation top-1 / top-5 of one model on an ImageNet-style folder."""
     loaded = load_model(source)
@@ -19,7 +19,7 @@ def write_accuracy(
         loaded.module,
         loaded.data_config,
         val_dir,
-        model_id=model_id,
+        model_id=model,
         max_images=options["max_images"],
         seed=options["seed"],
         batch_size=options["batch_size"],
@@ -27,7 +27,7 @@ def write_accuracy(
         workers=options["workers"],
     )
     row = {
-        "model": model_id,
+        "model": model,
         "source": source,
         **summary,
         "weights_sha256": loaded.weights_sha256,
@@ -38,7 +38,7 @@ def write_accuracy(
     write_csv(pd.DataFrame([row]), out_path, provenance)
     log.info(
         "%s: top-1 %.2f%% (95%% CI %.2f-%.2f), top-5 %.2f%% on %d images of %d classes",
-        model_id,
+        model,
         summary["top1"],
         summary["top1_ci_low"],
         summary["top1_ci_high"],
@@ -49,9 +49,9 @@ def write_accuracy(
 
 
 def write_accuracy_table(
-    *, paths: list[str], models: list[dict], out_path: str, log, provenance: dict
+    *, accuracy_paths: list[str], models: list[dict], out_path: str, log, provenance: dict
 ) -> None:
     """Measured ImageNet top-1 of every selected model beside the model table's number."""
-    table = accuracy_table(paths, models)
+    table = accuracy_table(accuracy_paths, models)
     write_csv(table, out_path, provenance)
     log.info("wrote %s with %d models", out_path, len(table))

@@ -197,6 +197,14 @@ def check_values(
         )
 
 
+def _described(path: Path, column: str, what: str) -> pd.DataFrame:
+    """A table describing stimuli or neuroids, as text; DatasetError without ``column``."""
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if column not in table.columns:
+        raise DatasetError(f"{path}: {what} needs a column '{column}'; found {list(table.columns)}")
+    return table
+
+
 def _duplicates(values: pd.Series) -> list[str]:
     return sorted(set(values[values.duplicated()].astype(str)))
 
@@ -208,12 +216,7 @@ def _stimuli(spec: Mapping) -> pd.DataFrame:
         raise DatasetError(f"{folder}: image folder does not exist")
     if spec.get("stimuli"):
         path = Path(spec["stimuli"])
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        if "image" not in table.columns:
-            raise DatasetError(
-                f"{path}: the stimulus table needs a column 'image' (file names in {folder}); "
-                f"found {list(table.columns)}"
-            )
+        table = _described(path, "image", f"the stimulus table (file names in {folder})")
         missing = [name for name in table["image"] if not (folder / name).is_file()]
         if missing:
             raise DatasetError(
@@ -248,12 +251,7 @@ def _neuroids(spec: Mapping, n_neuroids: int) -> pd.DataFrame:
     defaults = {"region": spec.get("region") or "unknown", "subject": spec.get("subject") or ""}
     if spec.get("neuroids"):
         path = Path(spec["neuroids"])
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        if "neuroid_id" not in table.columns:
-            raise DatasetError(
-                f"{path}: the neuroid table needs a column 'neuroid_id'; found "
-                f"{list(table.columns)}"
-            )
+        table = _described(path, "neuroid_id", "the neuroid table")
         if len(table) != n_neuroids:
             raise DatasetError(
                 f"{path}: describes {len(table)} neuroids but {spec['responses']} has "

@@ -4,6 +4,7 @@ cross-validated neural scoring, ceilings, metrics and the alignment-metric regis
 __all__ = [
     "alignment",
     "ceilings",
+    "chosen",
     "jobs",
     "mappings",
     "metrics",

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import xarray as xr
 
-from neuralign.activations.extraction import layer_arrays, read_activations
+from neuralign.activations.reading import layer_arrays, read_activations
 from neuralign.fitting.ceilings import dataset_ceiling
+from neuralign.fitting.chosen import most_chosen_layer
 from neuralign.fitting.mappings import MappingSpec
-from neuralign.fitting.scoring import fit_model, fit_rsa_model, most_chosen_layer
+from neuralign.fitting.scoring import fit_model, fit_rsa_model
 from neuralign.io.artifacts import open_netcdf, write_netcdf
 from neuralign.io.dataset import open_dataset, strata
 

@@ -10,7 +10,6 @@ held-out stimuli never influence which layer is reported.
 from __future__ import annotations
 
 import warnings
-from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -279,11 +278,6 @@ def _describe(mapping: MappingSpec) -> str:
         "ridge, one alpha per neuroid by exact leave-one-out on the training stimuli, "
         f"alphas relative to the mean Gram eigenvalue: {alphas}"
     )
-
-
-def most_chosen_layer(fit: xr.Dataset) -> tuple[str, int]:
-    """The layer chosen in most splits of a fits artifact, and in how many."""
-    return Counter(fit["chosen_layer"].values.tolist()).most_common(1)[0]
 
 
 def fit_rsa_model(

@@ -114,6 +114,27 @@ def quadratic_trend(ax: plt.Axes, table: pd.DataFrame, column: str) -> None:
         ax.plot(x, np.polyval(coef, x), color="black", lw=1, label="quadratic trend (trained)")
 
 
+def small_multiples(
+    n_panels: int, max_columns: int, panel_size: tuple[float, float], **subplots
+) -> tuple[plt.Figure, np.ndarray]:
+    """A figure of ``n_panels`` panels (inches each) in rows of at most ``max_columns``, with
+    room for a title; the axes as a 2-D array, those left over hidden."""
+    columns = min(max_columns, n_panels)
+    rows = -(-n_panels // columns)
+    width, height = panel_size
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(width * columns, height * rows + 0.6),
+        squeeze=False,
+        layout="constrained",
+        **subplots,
+    )
+    for ax in axes.flat[n_panels:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
 def accuracy_vs_predictivity(scores: pd.DataFrame, title: str) -> plt.Figure:
     """ImageNet top-1 (x) against ceiled predictivity (y) with 95% CIs, coloured by family;
     raw r when the dataset has no noise ceiling (the axis label says so). Models without a
@@ -266,17 +287,8 @@ def fmri_roi_layer(
     rows = summary[summary["direction"] == direction]
     rois = list(dict.fromkeys(rows["roi"]))
     models = list(dict.fromkeys(rows["model"]))
-    n_cols = min(5, len(rois))
-    n_rows = -(-len(rois) // n_cols)
-    fig, axes = plt.subplots(
-        n_rows,
-        n_cols,
-        figsize=(2.6 * n_cols, 2.4 * n_rows + 0.6),
-        sharex=True,
-        sharey=True,
-        squeeze=False,
-        layout="constrained",
-    )
+    fig, axes = small_multiples(len(rois), 5, (2.6, 2.4), sharex=True, sharey=True)
+    n_cols = axes.shape[1]
     pairs = comparison[(comparison["direction"] == direction) & (comparison["subject"] == "all")]
     for ax, roi in zip(axes.flat, rois, strict=False):
         for colour, model in zip(MODEL_COLOURS, models, strict=False):
@@ -304,8 +316,6 @@ def fmri_roi_layer(
         ax.set_title(roi, fontsize=9)
         ax.axhline(0, color="black", lw=0.5)
         ax.grid(alpha=0.3)
-    for ax in axes.flat[len(rois) :]:
-        ax.set_visible(False)
     bottom = [axes.flat[k] for k in range(len(rois)) if k + n_cols >= len(rois)]
     for ax in bottom:
         ax.set_xlabel("layer (evenly spaced)")

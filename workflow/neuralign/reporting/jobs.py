@@ -7,7 +7,8 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from neuralign.analyses.maps import grid_step, most_reliable_neuroid
+from neuralign.analyses.maps.ceilings import most_reliable_neuroid
+from neuralign.analyses.maps.geometry import grid_step
 from neuralign.io.artifacts import open_netcdf, read_table, save_figure, write_csv
 from neuralign.io.dataset import open_dataset, stimulus_images
 from neuralign.reporting.figures import fmri_roi_layer, map_panel

@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from neuralign.fitting.scoring import most_chosen_layer
+from neuralign.fitting.chosen import most_chosen_layer
 from neuralign.io.artifacts import open_netcdf  # noqa: E402
 from neuralign.models.metadata import read_measured_top1, top1_columns  # noqa: E402
 from neuralign.reporting.figures import (  # noqa: E402
@@ -27,6 +27,7 @@ from neuralign.reporting.figures import (  # noqa: E402
     accuracy_correlations,
     family_points,
     quadratic_trend,
+    small_multiples,
 )
 
 VALUE_COLUMNS = (
@@ -150,15 +151,7 @@ def panel_figure(table: pd.DataFrame, title: str) -> plt.Figure:
     raw) with 95% CIs, one panel per metric, family colours, the 70% marker and the quadratic
     trend of the trained models."""
     metrics = list(dict.fromkeys(table["metric"]))
-    columns = min(4, len(metrics))
-    n_rows = -(-len(metrics) // columns)
-    fig, axes = plt.subplots(
-        n_rows,
-        columns,
-        figsize=(3.4 * columns, 3.0 * n_rows + 0.5),
-        squeeze=False,
-        layout="constrained",
-    )
+    fig, axes = small_multiples(len(metrics), 4, (3.4, 3.0))
     for ax, metric in zip(axes.flat, metrics, strict=False):
         rows = table[table["metric"] == metric]
         column = score_column(rows)
@@ -168,8 +161,6 @@ def panel_figure(table: pd.DataFrame, title: str) -> plt.Figure:
         ax.set_title(f"{metric} ({'raw / ceiling' if column == 'ceiled' else 'raw, no ceiling'})")
         ax.set_xlabel("ImageNet top-1 (%)")
         ax.grid(alpha=0.3)
-    for ax in axes.flat[len(metrics) :]:
-        ax.set_visible(False)
     axes.flat[0].legend(fontsize=6)
     fig.suptitle(title, fontsize=10)
     return fig

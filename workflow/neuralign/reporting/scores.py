@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import xarray as xr
 
-from neuralign.fitting.scoring import most_chosen_layer
+from neuralign.fitting.chosen import most_chosen_layer
 from neuralign.io.artifacts import open_netcdf, read_table
 from neuralign.models.metadata import model_columns, read_measured_top1
 

@@ -6,37 +6,4 @@ subjects and models; ``reading``: the experiment's artifacts; ``jobs``: the work
 experiment's config checks are ``neuralign.config``'s, its workflow targets
 workflow/rules/fmri_common.smk's."""
 
-from neuralign.analyses.fmri.encoding import TARGET_CHUNK, fit_subject, zscore
-from neuralign.analyses.fmri.reading import god_stimuli, load_fits, read_units
-from neuralign.analyses.fmri.statistics import (
-    bootstrap_counts,
-    bootstrap_p,
-    bootstrap_pearson,
-    compare,
-    finite_median,
-    over_subjects,
-)
-from neuralign.analyses.fmri.summary import DIRECTIONS, layers_won, summarize
-
-__all__ = [
-    "DIRECTIONS",
-    "TARGET_CHUNK",
-    "bootstrap_counts",
-    "bootstrap_p",
-    "bootstrap_pearson",
-    "compare",
-    "encoding",
-    "finite_median",
-    "fit_subject",
-    "god_stimuli",
-    "jobs",
-    "layers_won",
-    "load_fits",
-    "over_subjects",
-    "read_units",
-    "reading",
-    "statistics",
-    "summarize",
-    "summary",
-    "zscore",
-]
+__all__ = ["encoding", "jobs", "reading", "statistics", "summary"]

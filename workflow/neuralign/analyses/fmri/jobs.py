@@ -27,7 +27,7 @@ def write_units(
     *,
     dataset_paths: list[str],
     out_path: str,
-    model_id: str,
+    model: str,
     source: str,
     layer_spec,
     units: int,
@@ -42,7 +42,7 @@ def write_units(
     reduction = {"method": "sample", "units": units, "seed": seed}
     extract_cached(
         source,
-        model_id,
+        model,
         layer_spec,
         "god_fmri",
         ids,
@@ -61,7 +61,7 @@ def write_subject_fit(
     activations_path: str,
     out_path: str,
     subject: str,
-    model_id: str,
+    model: str,
     options: dict,
     log,
     provenance: dict,
@@ -80,7 +80,7 @@ def write_subject_fit(
     )
     fit.attrs.update(
         subject=subject,
-        model=model_id,
+        model=model,
         **{key: attrs[key] for key in ("model_source", "weights_sha256", "reduction")},
     )
     write_netcdf(fit, out_path, provenance)

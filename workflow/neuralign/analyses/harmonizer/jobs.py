@@ -66,7 +66,7 @@ def write_demo(
 
 def write_human_alignment(
     *,
-    model_id: str,
+    model: str,
     source: str,
     shards: list[str],
     options: dict,
@@ -87,11 +87,11 @@ def write_human_alignment(
         max_images=options["max_images"],
     )
     summary = dataset_alignment(loaded.module.to(device), data, options["batch_size"])
-    row = {"model": model_id, "source": source, **summary}
+    row = {"model": model, "source": source, **summary}
     write_csv(pd.DataFrame([row]), out_path, provenance)
     log.info(
         "%s: human alignment %.3f on %d images",
-        model_id,
+        model,
         summary["human_alignment"],
         summary["n_images"],
     )

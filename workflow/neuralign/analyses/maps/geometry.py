@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 import xarray as xr
 
 
@@ -35,6 +34,8 @@ def sample_at_positions(
     """Bilinear samples (n, C, len(y), len(x)) of feature maps (n, C, h, w) that span a
     ``field``-degree view, at positions ``y``/``x`` (degrees from the centre; pixel centres at
     (i + ½)/h of the view, borders clamped)."""
+    import torch  # here only: the Snakefile and the reporting jobs read the grid arithmetic
+
     maps = torch.as_tensor(np.asarray(features), dtype=torch.float64)
     gy, gx = torch.meshgrid(
         torch.as_tensor(2 * np.asarray(y) / field),

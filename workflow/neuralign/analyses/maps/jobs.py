@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from neuralign.activations.extraction import layer_names
+from neuralign.activations.reading import layer_names
 from neuralign.analyses.maps.attribution import dataset_attributions
 from neuralign.analyses.maps.geometry import (
     field_degrees,
@@ -88,7 +88,7 @@ def write_map_fit(
     dataset_path: str,
     activations_path: str,
     out_path: str,
-    model_id: str,
+    model: str,
     source: str,
     field: float,
     options: dict,
@@ -139,7 +139,7 @@ def write_map_fit(
     )
     fit.attrs.update(
         dataset=ds.attrs["dataset"],
-        model=model_id,
+        model=model,
         model_source=source,
         skipped_layers=", ".join(skipped) or "none",
         feature_grid=feature_grid,

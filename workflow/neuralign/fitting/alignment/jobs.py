@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from neuralign.activations.extraction import layer_arrays
+from neuralign.activations.reading import layer_arrays
 from neuralign.fitting.alignment.base import AlignmentSpec
 from neuralign.fitting.alignment.scoring import alignment_ceilings, score_alignment
 from neuralign.io.artifacts import open_netcdf, write_netcdf
