@@ -28,7 +28,7 @@ from neuralign.fitting.alignment import (
     score_alignment,
     uniform_transport,
 )
-from neuralign.fitting.alignment.base import UnitStats
+from neuralign.fitting.alignment.base import UnitStats, resampled_r
 from neuralign.fitting.alignment.kernels import (
     RankedPairs,
     centred_block,
@@ -392,3 +392,18 @@ def test_centred_block_equals_centring_the_features():
     np.testing.assert_allclose(
         centred_block(x @ x.T, rows, cols, ref), centred[rows] @ centred[cols].T, atol=1e-12
     )
+
+
+def test_every_resample_at_once_equals_pearson_per_resample():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(40, 6)) + 100.0  # far from zero: the sums must not cancel
+    b = 0.5 * a + rng.normal(size=(40, 6))
+    a[:, 2] = 7.0  # constant: no r
+    picks = rng.integers(0, 40, size=(25, 40))
+    expected = np.array([pearson_columns(a[p], b[p]) for p in picks])
+    np.testing.assert_allclose(resampled_r(a, b, picks), expected, rtol=0, atol=1e-12)
+    assert np.isnan(resampled_r(a, b, picks)[:, 2]).all()
+    np.testing.assert_array_equal(resampled_r(a, b, picks[0]), expected[0])
+    b[5, 1] = np.nan  # a missing value is left out of its column's resamples
+    expected = np.array([pearson_columns(a[p], b[p]) for p in picks])
+    np.testing.assert_allclose(resampled_r(a, b, picks), expected, rtol=0, atol=1e-12)
