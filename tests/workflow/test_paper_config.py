@@ -135,10 +135,11 @@ def test_fresh_clone_dry_run_downloads_public_files_and_leaves_out_gated_stages(
     n_models = len(pd.read_csv(MODEL_TABLE, sep="\t", comment="#"))
     assert n_models >= 120
     n_activations = sum(rule == "activations" for rule, _ in jobs)
-    assert n_activations == n_models * len(config["datasets"])
+    extracted = config["datasets"] + config["maps"]["datasets"]  # the Arcaro monkeys too
+    assert n_activations == n_models * len(extracted)
     table = pd.read_csv(MODEL_TABLE, sep="\t", comment="#")
     for model in table.loc[table["family"].isin(["self-supervised", "harmonized"]), "id"]:
-        for dataset in config["datasets"]:
+        for dataset in extracted:
             assert f"output: results/activations/{dataset}/{model}.nc" in proc.stdout, model
     n_map_fits = sum(rule == "map_fit" for rule, _ in jobs)
     assert n_map_fits == n_models * len(config["maps"]["datasets"])
@@ -148,8 +149,10 @@ def test_fresh_clone_dry_run_downloads_public_files_and_leaves_out_gated_stages(
         ("vgg16_harmonized", harmonized[0]),
         ("vit_b16_harmonized", harmonized_models.weights_path("vit_b16")),
     ]:
-        [block] = [block for block in blocks if f"model={model}" in block]
-        assert f"input: {weights}" in block.replace(", ", "\n    input: "), model
+        found = [block for block in blocks if f"model={model}" in block]
+        assert len(found) == len(extracted), model  # one extraction per dataset
+        for block in found:
+            assert f"input: {weights}" in block.replace(", ", "\n    input: "), model
 
 
 def test_downloads_target_prefetches_everything_the_run_reads(tmp_path):
