@@ -9,9 +9,8 @@ at once; with an unpenalised intercept the hat matrix is
 
 With ``gram_dtype=torch.float32`` the Gram matrix (the n²p product) is computed in single
 precision and decomposed in double precision; its entries then carry a relative error of about
-1e-7. On a CPU the eigendecomposition dominates, so this gains little (bench/fitting.py
-``--ridgecv`` measures it); decomposing in single precision as well moved held-out r by up to
-6.5e-4 there, so it is not offered.
+1e-7 (held-out r moved by 6e-8 in bench/fitting.py ``--ridgecv``); decomposing in single
+precision as well moved held-out r by up to 6.5e-4 there, so it is not offered.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 import torch
 
 
@@ -91,12 +91,25 @@ def _fitted_per_alpha(u: torch.Tensor, shrink: torch.Tensor, uty: torch.Tensor) 
     return (u @ scaled).reshape(len(u), n_alphas, -1).permute(1, 0, 2)
 
 
+def _gram_eigh(xc: torch.Tensor, gram_dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eigenvalues and vectors of the smaller Gram matrix of ``xc``, in ``xc``'s dtype. On a
+    CPU through numpy and scipy: numpy computes ``a @ a.T`` with BLAS's symmetric rank-k
+    update (half the work of a general product), and LAPACK's divide-and-conquer ``evd``
+    outran ``torch.linalg.eigh`` (bench/README.md)."""
+    n, p = xc.shape
+    if xc.device.type != "cpu":
+        low = xc.to(gram_dtype)
+        return torch.linalg.eigh((low @ low.T if p >= n else low.T @ low).to(xc.dtype))
+    low = xc.to(gram_dtype).numpy()
+    gram = (low @ low.T if p >= n else low.T @ low).astype(xc.numpy().dtype, copy=False)
+    values, vectors = scipy.linalg.eigh(gram, driver="evd", overwrite_a=True, check_finite=False)
+    return torch.from_numpy(values), torch.from_numpy(vectors)
+
+
 def _left_singular(xc: torch.Tensor, gram_dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     """Left singular vectors and the non-negligible singular values of ``xc``."""
     n, p = xc.shape
-    low = xc.to(gram_dtype)
-    gram = (low @ low.T if p >= n else low.T @ low).to(xc.dtype)
-    eigenvalues, vectors = torch.linalg.eigh(gram)
+    eigenvalues, vectors = _gram_eigh(xc, gram_dtype)
     keep = eigenvalues > eigenvalues.max() * max(n, p) * torch.finfo(xc.dtype).eps
     s = eigenvalues[keep].sqrt()
     u = vectors[:, keep] if p >= n else xc @ vectors[:, keep] / s
