@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge, RidgeCV
 
-from neuralign.fitting.ridge import fit_ridge_loo
+from neuralign.fitting.ridge import NUMPY_GRAM_FROM, fit_ridge_loo
 
 ALPHAS = np.logspace(-2, 5, 15)
 
@@ -14,7 +14,14 @@ def problem(n, p, seed=0):
     return x, y, rng.normal(size=(12, p))
 
 
-@pytest.mark.parametrize("n,p", [(80, 30), (60, 200)], ids=["tall", "wide"])
+LARGE = NUMPY_GRAM_FROM + 100  # from here on a CPU the Gram matrix goes through numpy and scipy
+
+
+@pytest.mark.parametrize(
+    "n,p",
+    [(80, 30), (60, 200), (LARGE + 100, LARGE), (LARGE, LARGE + 300)],
+    ids=["tall", "wide", "tall-numpy-route", "wide-numpy-route"],
+)
 def test_matches_sklearn_ridgecv_per_target(n, p):
     x, y, x_new = problem(n, p)
     ours = fit_ridge_loo(x, y, ALPHAS)

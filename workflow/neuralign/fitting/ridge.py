@@ -21,6 +21,8 @@ import numpy as np
 import scipy.linalg
 import torch
 
+NUMPY_GRAM_FROM = 1000  # Gram matrix size from which the CPU route of _gram_eigh pays
+
 
 @dataclass
 class RidgeFit:
@@ -92,12 +94,13 @@ def _fitted_per_alpha(u: torch.Tensor, shrink: torch.Tensor, uty: torch.Tensor) 
 
 
 def _gram_eigh(xc: torch.Tensor, gram_dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eigenvalues and vectors of the smaller Gram matrix of ``xc``, in ``xc``'s dtype. On a
-    CPU through numpy and scipy: numpy computes ``a @ a.T`` with BLAS's symmetric rank-k
-    update (half the work of a general product), and LAPACK's divide-and-conquer ``evd``
-    outran ``torch.linalg.eigh`` (bench/README.md)."""
+    """Eigenvalues and vectors of the smaller Gram matrix of ``xc``, in ``xc``'s dtype. A large
+    one on a CPU goes through numpy and scipy: numpy computes ``a @ a.T`` with BLAS's symmetric
+    rank-k update (half the work of a general product), and LAPACK's divide-and-conquer ``evd``
+    outran ``torch.linalg.eigh`` (bench/README.md). Below ``NUMPY_GRAM_FROM`` switching
+    between torch's and numpy's thread pools costs more than it saves."""
     n, p = xc.shape
-    if xc.device.type != "cpu":
+    if xc.device.type != "cpu" or min(n, p) < NUMPY_GRAM_FROM:
         low = xc.to(gram_dtype)
         return torch.linalg.eigh((low @ low.T if p >= n else low.T @ low).to(xc.dtype))
     low = xc.to(gram_dtype).numpy()
