@@ -100,11 +100,12 @@ def _gram_eigh(xc: torch.Tensor, gram_dtype: torch.dtype) -> tuple[torch.Tensor,
     outran ``torch.linalg.eigh`` (bench/README.md). Below ``NUMPY_GRAM_FROM`` switching
     between torch's and numpy's thread pools costs more than it saves."""
     n, p = xc.shape
-    if xc.device.type != "cpu" or min(n, p) < NUMPY_GRAM_FROM:
-        low = xc.to(gram_dtype)
-        return torch.linalg.eigh((low @ low.T if p >= n else low.T @ low).to(xc.dtype))
-    low = xc.to(gram_dtype).numpy()
-    gram = (low @ low.T if p >= n else low.T @ low).astype(xc.numpy().dtype, copy=False)
+    on_numpy = xc.device.type == "cpu" and min(n, p) >= NUMPY_GRAM_FROM
+    low = xc.to(gram_dtype).numpy() if on_numpy else xc.to(gram_dtype)
+    gram = low @ low.T if p >= n else low.T @ low
+    if not on_numpy:
+        return torch.linalg.eigh(gram.to(xc.dtype))
+    gram = gram.astype(xc.numpy().dtype, copy=False)
     values, vectors = scipy.linalg.eigh(gram, driver="evd", overwrite_a=True, check_finite=False)
     return torch.from_numpy(values), torch.from_numpy(vectors)
 
