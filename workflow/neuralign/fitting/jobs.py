@@ -1,5 +1,7 @@
 """The fitting stage's workflow jobs: cross-validated scores, RSA scores and noise ceilings.
-Each reads its inputs, calls the library, writes its artifact and logs a summary."""
+Each reads its inputs, calls the library, writes its artifact and logs a summary. The fits
+import the fitting engine (torch, scikit-learn) where they run, so that a ceiling job, which
+needs neither, starts in a fraction of the time."""
 
 from __future__ import annotations
 
@@ -8,8 +10,6 @@ import xarray as xr
 from neuralign.activations.reading import layer_arrays, read_activations
 from neuralign.fitting.ceilings import dataset_ceiling
 from neuralign.fitting.chosen import most_chosen_layer
-from neuralign.fitting.mappings import MappingSpec
-from neuralign.fitting.scoring import fit_model, fit_rsa_model
 from neuralign.io.artifacts import open_netcdf, write_netcdf
 from neuralign.io.dataset import open_dataset, strata
 
@@ -41,6 +41,9 @@ def write_fit(
 ) -> None:
     """Cross-validated scores of one model on one dataset, the layer chosen in the folds (or
     on the dataset of ``layer_source``)."""
+    from neuralign.fitting.mappings import MappingSpec
+    from neuralign.fitting.scoring import fit_model
+
     ds = open_dataset(dataset_path)
     ceiling = open_netcdf(ceiling_path)
     chosen_elsewhere = fixed_layer(layer_source)
@@ -82,6 +85,8 @@ def write_rsa_fit(
 ) -> None:
     """RSA scores of one model on an RDM dataset, the layer chosen on held-out stimulus
     halves."""
+    from neuralign.fitting.scoring import fit_rsa_model
+
     ds = open_dataset(dataset_path)
     fit = fit_rsa_model(
         read_activations(activations_path),

@@ -1,15 +1,13 @@
 """The fMRI experiment's workflow jobs: SIMULATED GOD files, sampled units of a model on the GOD
 stimuli, one subject × model fit, and the summary tables. Each reads its inputs, calls the
-library, writes."""
+library, writes. The extraction and fitting jobs import the model stack and the fitting
+engine where they run, so that the others start in a fraction of the time."""
 
 from __future__ import annotations
 
-from neuralign.activations.cached import extract_cached
-from neuralign.analyses.fmri.encoding import fit_subject
 from neuralign.analyses.fmri.reading import god_stimuli, load_fits, read_units
 from neuralign.analyses.fmri.summary import DIRECTIONS, layers_won, summarize
 from neuralign.datasets.simulated.fmri import simulate_god
-from neuralign.fitting.mappings import MappingSpec
 from neuralign.io.artifacts import write_csv, write_netcdf
 from neuralign.io.dataset import open_dataset
 
@@ -38,6 +36,8 @@ def write_units(
 ) -> None:
     """Seeded samples of ``units`` units of one model's layers on the GOD stimuli (all
     subjects' images)."""
+    from neuralign.activations.cached import extract_cached
+
     ids, paths = god_stimuli(dataset_paths)
     reduction = {"method": "sample", "units": units, "seed": seed}
     extract_cached(
@@ -67,6 +67,9 @@ def write_subject_fit(
     provenance: dict,
 ) -> None:
     """Decoding and encoding scores of one GOD subject and one model's sampled units."""
+    from neuralign.analyses.fmri.encoding import fit_subject
+    from neuralign.fitting.mappings import MappingSpec
+
     ds = open_dataset(dataset_path)
     stimuli, units, attrs = read_units(activations_path)
     fit = fit_subject(
