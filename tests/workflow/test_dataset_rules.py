@@ -13,6 +13,8 @@ from neuralign.io.dataset import open_dataset
 from neuralign.io.resources import mirror_path
 
 CONFIG = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
+# Brain-Score's preprocessing at 64 px (the models' own is 224 px): quick extraction
+SMALL_IMAGES = {"preprocessing": "brainscore", "image_size": 64}
 COWLEY = "results/datasets/cowley2023_v4_210325.nc"
 KRIEGESKORTE = "results/datasets/kriegeskorte2008_92.nc"
 RAW = mirror_path(SESSIONS["210325"].raw.url)
@@ -52,7 +54,7 @@ def test_rdm_dataset_is_scored_by_rsa(run_snakemake, mirror, tmp_path):
         "datasets": ["kriegeskorte2008_92"],
         "models": ["untrained_resnet18"],
         "rsa": {"n_splits": 4},
-        "activations": {"layers": ["layer2", "layer4"]},
+        "activations": {"layers": ["layer2", "layer4"], **SMALL_IMAGES},
     }
     run_snakemake(config, env={"NEURALIGN_MIRROR": str(mirror)})
     fit = xr.open_dataset(
@@ -72,7 +74,7 @@ def test_brainscore_layer_choice_uses_the_layer_chosen_on_another_dataset(
         "datasets": ["cowley2023_v4_210325"],
         "models": ["untrained_resnet18"],
         "demo": {"n_stimuli": 120, "n_neurons": 6, "n_repetitions": 4, "image_size": 64},
-        "activations": {"layers": ["layer1", "layer4"], "image_size": 64},
+        "activations": {"layers": ["layer1", "layer4"], **SMALL_IMAGES},
         "fitting": {"n_splits": 3, "n_bootstrap": 100, "select_layer_on": "demo"},
     }
     run_snakemake(config, env={"NEURALIGN_MIRROR": str(mirror)})

@@ -25,7 +25,12 @@ harmonized_tiny\tcheckpoint:results/harmonizer/tiny/model.pt\t0.1\tharmonized\tt
 CONFIG = {
     "datasets": ["demo"],
     "demo": {"n_stimuli": 48, "n_neurons": 8, "n_repetitions": 4, "image_size": 64},
-    "activations": {"batch_size": 16, "reduction": {"grid": 1}},
+    "activations": {
+        "batch_size": 16,
+        "preprocessing": "brainscore",
+        "image_size": 64,
+        "reduction": {"grid": 1},
+    },
     "fitting": {"n_splits": 2, "train_size": 0.75, "n_bootstrap": 100},
     "harmonizer": {
         "runs": {

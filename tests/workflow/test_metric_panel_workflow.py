@@ -13,7 +13,12 @@ CONFIG = {
     "datasets": ["demo"],
     "models": MODELS,
     "demo": {"n_stimuli": 120, "n_neurons": 6, "n_repetitions": 4, "image_size": 64},
-    "activations": {"batch_size": 16, "reduction": {"grid": 2}},
+    "activations": {
+        "batch_size": 16,
+        "preprocessing": "brainscore",
+        "image_size": 64,
+        "reduction": {"grid": 2},
+    },
     "fitting": {"n_splits": 3, "n_bootstrap": 100, "pls_components": 5},
     "metrics": list(METRICS),
     "metric_panel": {"n_splits": 2, "n_halvings": 4, "max_units": 120},
