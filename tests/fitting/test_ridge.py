@@ -73,11 +73,12 @@ def test_mismatched_shapes_rejected():
         fit_ridge_loo(np.zeros((10, 3)), np.zeros((9, 2)), [1.0])
 
 
-def test_float32_gram_agrees_with_float64():
+@pytest.mark.parametrize(("n", "p"), [(60, 400), (400, 60)], ids=["wide", "tall"])
+def test_float32_gram_agrees_with_float64(n, p):
     """On the project's grid (alphas relative to the mean Gram eigenvalue, from 1e-3)."""
     import torch
 
-    x, y, x_new = problem(60, 400, seed=4)
+    x, y, x_new = problem(n, p, seed=4)
     centred = x - x.mean(axis=0)
     alphas = np.logspace(-3, 3, 13) * (centred**2).sum() / min(centred.shape)
     fit64 = fit_ridge_loo(x, y, alphas)

@@ -16,6 +16,7 @@ def alignment_options():
         "split_seed",
         "bootstrap_seed",
         "relative_alphas",
+        "ridge_precision",
         "pls_components",
         "inner_folds",
         "device",

@@ -6,9 +6,10 @@ fits any of them, for IT predictivity (``neuralign.fitting.scoring``), the align
 maps and fMRI. A ``MappingSpec`` is built from a workflow options dict in one place,
 ``MappingSpec.from_options``.
 
-- ``ridge``: one alpha per target by exact leave-one-out (``neuralign.fitting.ridge``) over
-  ``relative_alphas`` times the mean eigenvalue of the centred training Gram matrix; the
-  leave-one-out predictions are the out-of-sample predictions of the training stimuli.
+- ``ridge``: one alpha per target by exact leave-one-out (``neuralign.fitting.ridge``, in
+  ``ridge_precision``) over ``relative_alphas`` times the mean eigenvalue of the centred
+  training Gram matrix; the leave-one-out predictions are the out-of-sample predictions of
+  the training stimuli.
 - ``pls``: PLS regression (``neuralign.fitting.pls``) with ``pls_components`` (at most the
   data's rank); ``inner_folds``-fold predictions give the out-of-sample predictions of the
   training stimuli (computed only when asked for: ``fit(..., inner=True)``).
@@ -25,12 +26,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from sklearn.model_selection import KFold
 
 from neuralign.fitting.pls import PLSFit, fit_pls
 from neuralign.fitting.ridge import RidgeFit, fit_ridge_loo
 
-MAPPING_OPTIONS = ("relative_alphas", "pls_components", "inner_folds", "device")
+MAPPING_OPTIONS = ("relative_alphas", "ridge_precision", "pls_components", "inner_folds", "device")
+GRAM_DTYPES = {"double": None, "mixed": torch.float32}  # ridge_precision -> gram_dtype
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,14 @@ class MappingSpec:
 
     ``ridge``: one alpha per neuroid by exact leave-one-out over ``relative_alphas`` (multiples
     of the mean eigenvalue of the training Gram matrix); the leave-one-out predictions score the
-    layer. ``pls``: PLS regression with ``pls_components`` (Brain-Score: 25); ``inner_folds``-fold
-    predictions on the training stimuli score the layer.
+    layer; ``ridge_precision`` ``mixed`` runs its largest products in float32
+    (``neuralign.fitting.ridge``). ``pls``: PLS regression with ``pls_components``
+    (Brain-Score: 25); ``inner_folds``-fold predictions on the training stimuli score the layer.
     """
 
     kind: str = "ridge"
     relative_alphas: tuple[float, ...] = tuple(np.logspace(-3, 3, 13))
+    ridge_precision: str = "double"
     pls_components: int = 25
     inner_folds: int = 3
     device: str = "cpu"
@@ -131,7 +136,8 @@ def mean_gram_eigenvalue(x: np.ndarray) -> float:
 def fit_ridge(spec: MappingSpec, x: np.ndarray, y: np.ndarray, inner: bool) -> Part:
     """Ridge, one alpha per target by exact leave-one-out over the relative alpha grid."""
     alphas = np.asarray(spec.relative_alphas) * mean_gram_eigenvalue(x)
-    fit = fit_ridge_loo(x, y, alphas, device=spec.device)
+    gram_dtype = GRAM_DTYPES[spec.ridge_precision]
+    fit = fit_ridge_loo(x, y, alphas, device=spec.device, gram_dtype=gram_dtype)
     return Part(fit, fit.loo_predictions, fit.alpha)
 
 

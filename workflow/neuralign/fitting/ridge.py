@@ -7,10 +7,12 @@ at once; with an unpenalised intercept the hat matrix is
 ``(y_i − ŷ_i) / (1 − H_ii)`` exactly (as in scikit-learn's ``RidgeCV`` with
 ``alpha_per_target=True``). Works on numpy input with a torch backend (``cpu`` or ``cuda``).
 
-With ``gram_dtype=torch.float32`` the Gram matrix (the n²p product) is computed in single
-precision and decomposed in double precision; its entries then carry a relative error of about
-1e-7 (held-out r moved by 6e-8 in bench/fitting.py ``--ridgecv``); decomposing in single
-precision as well moved held-out r by up to 6.5e-4 there, so it is not offered.
+With ``gram_dtype=torch.float32`` the three largest products, the Gram matrix (n²p, when
+features outnumber stimuli), the coefficients (npt) and the training residuals of every alpha
+(n²t per alpha, computed without cancellation), run in single precision; the
+eigendecomposition stays in double precision. Held-out r then moves
+by about 1e-7 (bench/fitting.py ``--ridgecv``); decomposing in single precision as well moved
+it by up to 6.5e-4 there, so that is not offered.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def fit_ridge_loo(
     gram_dtype: torch.dtype | None = None,
 ) -> RidgeFit:
     """Fit ridge for every alpha, keep per target the alpha with the lowest LOO error
-    (``gram_dtype``: precision of the Gram matrix product, ``dtype`` when None)."""
+    (``gram_dtype``: precision of the Gram and coefficient products, ``dtype`` when None)."""
     alphas_np = np.asarray(alphas, dtype=np.float64)
     if alphas_np.ndim != 1 or alphas_np.size == 0 or (alphas_np <= 0).any():
         raise ValueError(f"alphas must be a non-empty 1-d array of positive values: {alphas}")
@@ -62,20 +64,26 @@ def fit_ridge_loo(
     n = x_t.shape[0]
     x_mean, y_mean = x_t.mean(0), y_t.mean(0)
     xc, yc = x_t - x_mean, y_t - y_mean
-    u, s = _left_singular(xc, gram_dtype or dtype)
+    xc_low = xc.to(gram_dtype or dtype)
+    u, s = _left_singular(xc, xc_low)
     a = torch.as_tensor(alphas_np, dtype=dtype, device=device)
 
     shrink = s**2 / (s**2 + a[:, None])  # (alpha, k)
     uty = u.T @ yc  # (k, t)
-    fitted = _fitted_per_alpha(u, shrink, uty)  # (alpha, n, t) centred fitted values
+    # training residuals yc − U diag(shrink) Uᵀyc, as the part of yc outside U's span plus
+    # U diag(1 − shrink) Uᵀyc: no cancellation, so the large product may run in low precision
+    low = xc_low.dtype
+    inside = _per_alpha(u.to(low), (1.0 - shrink).to(low), uty.to(low)).to(dtype)
+    resid = (yc - u @ uty)[None] + inside  # (alpha, n, t)
     leverage = 1.0 / n + shrink @ (u**2).T  # (alpha, n): diag of H
-    loo_resid = (yc[None] - fitted) / (1.0 - leverage[..., None])
+    loo_resid = resid / (1.0 - leverage[..., None])
     loo_mse = (loo_resid**2).mean(1)  # (alpha, t)
     best = loo_mse.argmin(0)  # (t,)
 
     targets = torch.arange(y_t.shape[1], device=device)
     loo_pred = y_t - loo_resid[best, :, targets].T
-    coef = xc.T @ (u @ (uty / (s[:, None] ** 2 + a[best][None, :])))  # V S⁻¹·S/(S²+α)·UᵀY
+    weights = u @ (uty / (s[:, None] ** 2 + a[best][None, :]))  # coef = Xcᵀ U (S²+α)⁻¹ UᵀY
+    coef = (xc_low.T @ weights.to(xc_low.dtype)).to(dtype)
     return RidgeFit(
         x_mean=x_mean,
         y_mean=y_mean,
@@ -86,22 +94,26 @@ def fit_ridge_loo(
     )
 
 
-def _fitted_per_alpha(u: torch.Tensor, shrink: torch.Tensor, uty: torch.Tensor) -> torch.Tensor:
-    """``U diag(shrink_a) Uᵀ Y`` for every alpha as one matrix product (no (alpha, n, k) copy)."""
-    n_alphas, k = shrink.shape
-    scaled = (shrink[:, :, None] * uty[None]).permute(1, 0, 2).reshape(k, -1)  # (k, alpha·t)
+def _per_alpha(u: torch.Tensor, scale: torch.Tensor, uty: torch.Tensor) -> torch.Tensor:
+    """``U diag(scale_a) Uᵀ Y`` for every alpha as one matrix product (no (alpha, n, k) copy)."""
+    n_alphas, k = scale.shape
+    scaled = (scale[:, :, None] * uty[None]).permute(1, 0, 2).reshape(k, -1)  # (k, alpha·t)
     return (u @ scaled).reshape(len(u), n_alphas, -1).permute(1, 0, 2)
 
 
-def _gram_eigh(xc: torch.Tensor, gram_dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eigenvalues and vectors of the smaller Gram matrix of ``xc``, in ``xc``'s dtype. A large
+def _gram_eigh(xc: torch.Tensor, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eigenvalues and vectors of the smaller Gram matrix of ``xc``, computed from its copy
+    ``low`` in the Gram precision and decomposed in ``xc``'s dtype. A large
     one on a CPU goes through numpy and scipy: numpy computes ``a @ a.T`` with BLAS's symmetric
     rank-k update (half the work of a general product), and LAPACK's divide-and-conquer ``evd``
     outran ``torch.linalg.eigh`` (bench/README.md). Below ``NUMPY_GRAM_FROM`` switching
     between torch's and numpy's thread pools costs more than it saves."""
     n, p = xc.shape
     on_numpy = xc.device.type == "cpu" and min(n, p) >= NUMPY_GRAM_FROM
-    low = xc.to(gram_dtype).numpy() if on_numpy else xc.to(gram_dtype)
+    # with fewer features than stimuli the singular vectors come from Xc V / s, whose small
+    # singular values a low-precision Gram matrix would spoil: that (cheaper) route keeps xc
+    low = low if p >= n else xc
+    low = low.numpy() if on_numpy else low
     gram = low @ low.T if p >= n else low.T @ low
     if not on_numpy:
         return torch.linalg.eigh(gram.to(xc.dtype))
@@ -110,10 +122,11 @@ def _gram_eigh(xc: torch.Tensor, gram_dtype: torch.dtype) -> tuple[torch.Tensor,
     return torch.from_numpy(values), torch.from_numpy(vectors)
 
 
-def _left_singular(xc: torch.Tensor, gram_dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """Left singular vectors and the non-negligible singular values of ``xc``."""
+def _left_singular(xc: torch.Tensor, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left singular vectors and the non-negligible singular values of ``xc`` (``low``: its
+    copy in the Gram precision)."""
     n, p = xc.shape
-    eigenvalues, vectors = _gram_eigh(xc, gram_dtype)
+    eigenvalues, vectors = _gram_eigh(xc, low)
     keep = eigenvalues > eigenvalues.max() * max(n, p) * torch.finfo(xc.dtype).eps
     s = eigenvalues[keep].sqrt()
     u = vectors[:, keep] if p >= n else xc @ vectors[:, keep] / s

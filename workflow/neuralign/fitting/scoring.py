@@ -276,7 +276,8 @@ def _describe(mapping: MappingSpec) -> str:
     alphas = ", ".join(f"{a:g}" for a in mapping.relative_alphas)
     return (
         "ridge, one alpha per neuroid by exact leave-one-out on the training stimuli, "
-        f"alphas relative to the mean Gram eigenvalue: {alphas}"
+        f"alphas relative to the mean Gram eigenvalue: {alphas}; {mapping.ridge_precision} "
+        "precision"
     )
 
 
