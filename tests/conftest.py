@@ -13,6 +13,16 @@ REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("NEURALIGN_MIRROR", REPO.parent / "shared" / "mirror"))
 
 
+def pytest_collection_modifyitems(items):
+    """Modules that run the real workflow (tests/workflow, and those with ``workflow``-marked
+    tests) first: pytest-xdist's ``--dist loadfile`` hands out modules in this order, so the
+    short unit-test modules fill the end of a run instead of one worker finishing a long
+    module alone."""
+    slow = {item.path for item in items if item.get_closest_marker("workflow")}
+    slow |= {item.path for item in items if item.path.parent.name == "workflow"}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 @pytest.fixture
 def mirror() -> Path:
     """The offline mirror of published files (../shared/mirror beside the checkout)."""

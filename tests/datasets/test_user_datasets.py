@@ -265,7 +265,10 @@ def test_the_worked_example_of_images_and_averaged_npy_is_scored(run_snakemake, 
         model_table=str(REPO / config["model_table"]),
     )
     config["activations"].update(
-        layers=["layer2", "layer4"], model_layers={"mobilenetv2_100": ["blocks.2", "blocks.5"]}
+        layers=["layer2", "layer4"],
+        model_layers={"mobilenetv2_100": ["blocks.2", "blocks.5"]},
+        preprocessing="brainscore",  # at 64 px: quick
+        image_size=64,
     )
     config["fitting"].update(n_splits=3, n_bootstrap=100)
     run_snakemake(config)

@@ -1,6 +1,7 @@
 """Trustworthy artifacts through the real workflow, on one small run of every demo analysis:
 provenance on every file under results/, verified cache hits, a cache that cannot be written,
-an unreadable intermediate, an extraction job killed mid-write, and a run from elsewhere."""
+an unreadable intermediate, an extraction job killed mid-write, and a run from elsewhere; and
+the harmonizer demo's summary, which only this run makes."""
 
 import os
 import shutil
@@ -10,6 +11,7 @@ import subprocess
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 import yaml
@@ -157,6 +159,15 @@ def test_every_artifact_says_what_produced_it(demo):
         record = yaml.safe_load(sidecar_path(entry).read_text())
         assert record["size"] == entry.stat().st_size and record["sha256"] == sha256_file(entry)
     assert not list(results.rglob(".*.tmp"))
+
+
+def test_the_harmonizer_demo_compares_the_harmonized_and_the_plain_network(demo):
+    summary = pd.read_csv(demo / "results" / "harmonizer" / "demo" / "summary.csv")
+    assert summary["lambda"].tolist() == [2.0, 0.0]
+    assert summary[["shortcut_free_accuracy", "human_alignment"]].notna().all().all()
+    for suffix in ("png", "pdf"):
+        figure = demo / "results" / "figures" / "harmonizer" / f"demo.{suffix}"
+        assert figure.stat().st_size > 5000
 
 
 def test_the_config_hash_changes_with_the_rules_options_and_only_then(copy):
