@@ -56,3 +56,6 @@ def test_spec_from_options():
         MappingSpec.from_options({"mapping": "lasso"})
     with pytest.raises(ValueError, match="unknown mapping"):
         mappings.fit(MappingSpec("lasso"), np.zeros((3, 2)), np.zeros((3, 1)))
+    assert MappingSpec.from_options({"ridge_precision": "mixed"}).ridge_precision == "mixed"
+    with pytest.raises(ValueError, match="unknown ridge_precision 'single'; valid: double, mixed"):
+        MappingSpec.from_options({"ridge_precision": "single"})

@@ -54,6 +54,12 @@ class MappingSpec:
     inner_folds: int = 3
     device: str = "cpu"
 
+    def __post_init__(self):
+        if self.ridge_precision not in GRAM_DTYPES:
+            raise ValueError(
+                f"unknown ridge_precision {self.ridge_precision!r}; valid: {', '.join(GRAM_DTYPES)}"
+            )
+
     @classmethod
     def from_options(cls, options: Mapping, kind: str | None = None) -> MappingSpec:
         """The spec of a workflow options dict: ``kind`` (else the dict's ``mapping``, else

@@ -10,9 +10,9 @@ at once; with an unpenalised intercept the hat matrix is
 With ``gram_dtype=torch.float32`` the three largest products, the Gram matrix (n²p, when
 features outnumber stimuli), the coefficients (npt) and the training residuals of every alpha
 (n²t per alpha, computed without cancellation), run in single precision; the
-eigendecomposition stays in double precision. Held-out r then moves
-by about 1e-7 (bench/fitting.py ``--ridgecv``); decomposing in single precision as well moved
-it by up to 6.5e-4 there, so that is not offered.
+eigendecomposition stays in double precision. Held-out r then moves by about 1e-7
+(bench/fitting.py ``--ridgecv``); decomposing in single precision as well moved it by up to
+6.5e-4 there, so that is not offered.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def fit_ridge_loo(
     gram_dtype: torch.dtype | None = None,
 ) -> RidgeFit:
     """Fit ridge for every alpha, keep per target the alpha with the lowest LOO error
-    (``gram_dtype``: precision of the Gram and coefficient products, ``dtype`` when None)."""
+    (``gram_dtype``: precision of the three largest products, ``dtype`` when None)."""
     alphas_np = np.asarray(alphas, dtype=np.float64)
     if alphas_np.ndim != 1 or alphas_np.size == 0 or (alphas_np <= 0).any():
         raise ValueError(f"alphas must be a non-empty 1-d array of positive values: {alphas}")
@@ -103,11 +103,11 @@ def _per_alpha(u: torch.Tensor, scale: torch.Tensor, uty: torch.Tensor) -> torch
 
 def _gram_eigh(xc: torch.Tensor, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Eigenvalues and vectors of the smaller Gram matrix of ``xc``, computed from its copy
-    ``low`` in the Gram precision and decomposed in ``xc``'s dtype. A large
-    one on a CPU goes through numpy and scipy: numpy computes ``a @ a.T`` with BLAS's symmetric
-    rank-k update (half the work of a general product), and LAPACK's divide-and-conquer ``evd``
-    outran ``torch.linalg.eigh`` (bench/README.md). Below ``NUMPY_GRAM_FROM`` switching
-    between torch's and numpy's thread pools costs more than it saves."""
+    ``low`` in the Gram precision and decomposed in ``xc``'s dtype. A large one on a CPU goes
+    through numpy and scipy: numpy computes ``a @ a.T`` with BLAS's symmetric rank-k update
+    (half the work of a general product), and LAPACK's divide-and-conquer ``evd`` outran
+    ``torch.linalg.eigh`` (bench/README.md). Below ``NUMPY_GRAM_FROM`` switching between
+    torch's and numpy's thread pools costs more than it saves."""
     n, p = xc.shape
     on_numpy = xc.device.type == "cpu" and min(n, p) >= NUMPY_GRAM_FROM
     # with fewer features than stimuli the singular vectors come from Xc V / s, whose small
