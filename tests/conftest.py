@@ -10,6 +10,9 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+# activations options of Brain-Score's preprocessing at 64 px (the models' own is 224 px): quick
+# extraction, for workflow tests where the image size does not matter
+SMALL_IMAGES = {"preprocessing": "brainscore", "image_size": 64}
 MIRROR = Path(os.environ.get("NEURALIGN_MIRROR", REPO.parent / "shared" / "mirror"))
 
 

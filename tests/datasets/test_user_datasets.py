@@ -14,7 +14,7 @@ from neuralign.fitting.ceilings import NOT_AVAILABLE, dataset_ceiling, has_repet
 from neuralign.fitting.metrics import split_half_ceiling
 from neuralign.io.artifacts import KEYS, read_provenance, write_netcdf
 from neuralign.io.dataset import DatasetError, open_dataset, validate_dataset
-from tests.conftest import REPO
+from tests.conftest import REPO, SMALL_IMAGES
 
 EXAMPLE = REPO / "config" / "examples" / "example_v4"
 
@@ -267,8 +267,7 @@ def test_the_worked_example_of_images_and_averaged_npy_is_scored(run_snakemake, 
     config["activations"].update(
         layers=["layer2", "layer4"],
         model_layers={"mobilenetv2_100": ["blocks.2", "blocks.5"]},
-        preprocessing="brainscore",  # at 64 px: quick
-        image_size=64,
+        **SMALL_IMAGES,
     )
     config["fitting"].update(n_splits=3, n_bootstrap=100)
     run_snakemake(config)

@@ -11,10 +11,9 @@ from neuralign.datasets.cowley2023 import SESSIONS
 from neuralign.fitting.chosen import most_chosen_layer
 from neuralign.io.dataset import open_dataset
 from neuralign.io.resources import mirror_path
+from tests.conftest import SMALL_IMAGES
 
 CONFIG = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
-# Brain-Score's preprocessing at 64 px (the models' own is 224 px): quick extraction
-SMALL_IMAGES = {"preprocessing": "brainscore", "image_size": 64}
 COWLEY = "results/datasets/cowley2023_v4_210325.nc"
 KRIEGESKORTE = "results/datasets/kriegeskorte2008_92.nc"
 RAW = mirror_path(SESSIONS["210325"].raw.url)

@@ -17,6 +17,7 @@ from neuralign.datasets.clickme import N_SHARDS
 from neuralign.io.artifacts import read_provenance
 from neuralign.io.tfrecord import write_examples
 from neuralign.models.loading import load_model, state_dict_sha256
+from tests.conftest import SMALL_IMAGES
 
 MODELS = """id\tsource\timagenet_top1\tfamily\tnotes
 untrained_resnet10t\ttimm-untrained:resnet10t\t0.1\tuntrained\trandom initialisation
@@ -27,8 +28,7 @@ CONFIG = {
     "demo": {"n_stimuli": 48, "n_neurons": 8, "n_repetitions": 4, "image_size": 64},
     "activations": {
         "batch_size": 16,
-        "preprocessing": "brainscore",
-        "image_size": 64,
+        **SMALL_IMAGES,
         "reduction": {"grid": 1},
     },
     "fitting": {"n_splits": 2, "train_size": 0.75, "n_bootstrap": 100},

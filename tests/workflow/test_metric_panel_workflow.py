@@ -7,6 +7,7 @@ import pytest
 import xarray as xr
 
 from neuralign.fitting.alignment import METRICS
+from tests.conftest import SMALL_IMAGES
 
 MODELS = ["mobilenetv2_100", "untrained_resnet18"]
 CONFIG = {
@@ -15,8 +16,7 @@ CONFIG = {
     "demo": {"n_stimuli": 120, "n_neurons": 6, "n_repetitions": 4, "image_size": 64},
     "activations": {
         "batch_size": 16,
-        "preprocessing": "brainscore",
-        "image_size": 64,
+        **SMALL_IMAGES,
         "reduction": {"grid": 2},
     },
     "fitting": {"n_splits": 3, "n_bootstrap": 100, "pls_components": 5},

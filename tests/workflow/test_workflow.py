@@ -7,17 +7,15 @@ import xarray as xr
 import yaml
 
 from neuralign.io.dataset import open_dataset
-from tests.conftest import REPO
+from tests.conftest import REPO, SMALL_IMAGES
 
 CONFIG = {
     "datasets": ["demo"],
     "models": ["untrained_resnet18"],
     "demo": {"n_stimuli": 120, "n_neurons": 6, "n_repetitions": 4, "image_size": 64},
-    # Brain-Score's preprocessing at 64 px (the models' own is 224 px): quick extraction
     "activations": {
         "batch_size": 16,
-        "preprocessing": "brainscore",
-        "image_size": 64,
+        **SMALL_IMAGES,
         "reduction": {"grid": 2},
     },
     "fitting": {"n_splits": 3, "n_bootstrap": 200},
