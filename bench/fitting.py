@@ -36,11 +36,8 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from neuralign.fitting.alignment import (  # noqa: E402
-    AlignmentSpec,
-    alignment_ceilings,
-    score_alignment,
-)
+from neuralign.fitting.alignment.base import AlignmentSpec  # noqa: E402
+from neuralign.fitting.alignment.scoring import alignment_ceilings, score_alignment  # noqa: E402
 from neuralign.fitting.metrics import pearson_columns  # noqa: E402
 from neuralign.fitting.pls import fit_pls  # noqa: E402
 from neuralign.fitting.ridge import fit_ridge_loo  # noqa: E402

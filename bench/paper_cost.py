@@ -72,15 +72,10 @@ from neuralign.datasets.simulated.demo import random_crops  # noqa: E402
 from neuralign.fitting import mappings  # noqa: E402
 from neuralign.fitting.mappings import MappingSpec  # noqa: E402
 from neuralign.models.layers import resolve_layers  # noqa: E402
-from neuralign.models.loading import (  # noqa: E402
-    build_architecture,
-    load_model,
-    parse_source,
-    read_model_table,
-    torchvision_data_config,
-)
+from neuralign.models.loading import build_architecture, load_model, torchvision_data_config  # noqa: E402
 from neuralign.models.sources.harmonized import INPUT_SIZE as HARMONIZED_INPUT  # noqa: E402
 from neuralign.models.sources.hub_weights import split_torchvision_name  # noqa: E402
+from neuralign.models.table import parse_source, read_model_table  # noqa: E402
 
 # Dataset sizes, from the converters' docstrings (neuralign.datasets.*):
 MAJAJHONG_IMAGES, MAJAJHONG_NEUROIDS = 3200, 168  # majajhong2015: 3200 images, 168 IT sites

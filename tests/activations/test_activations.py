@@ -11,13 +11,13 @@ from neuralign.activations.reading import read_activations
 from neuralign.models.layers import LayerError, blocks, check_layers, default_layers, resolve_layers
 from neuralign.models.loading import (
     LoadedModel,
-    ModelError,
     build_architecture,
     load_model,
     save_checkpoint,
     torchvision_data_config,
 )
 from neuralign.models.preprocessing import brainscore_transform, place_in_field
+from neuralign.models.table import ModelError
 
 
 @pytest.fixture(scope="module")

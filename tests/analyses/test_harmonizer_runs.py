@@ -12,7 +12,8 @@ from neuralign.analyses.harmonizer import runs as hz_runs
 from neuralign.datasets import clickme
 from neuralign.datasets.simulated import synthetic_shortcut as ss
 from neuralign.io import tfrecord as tr
-from neuralign.models.loading import ModelError, save_checkpoint
+from neuralign.models.loading import save_checkpoint
+from neuralign.models.table import ModelError
 from neuralign.reporting.scores import scores_table
 from tests.conftest import write_summary_fit
 

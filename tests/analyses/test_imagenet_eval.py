@@ -22,7 +22,8 @@ from neuralign.analyses.imagenet import (
 )
 from neuralign.config import ConfigError, check_imagenet_top1
 from neuralign.io.imagefolder import imagenet_wnids
-from neuralign.models.loading import ModelError, build_architecture, has_imagenet_head, load_model
+from neuralign.models.loading import build_architecture, load_model
+from neuralign.models.table import ModelError, has_imagenet_head
 from neuralign.reporting.scores import scores_table
 from tests.conftest import write_summary_fit
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import ConcatDataset, DataLoader
 
-from neuralign.datasets import clickme
+from neuralign.datasets import clickme, clickme_samples
 from neuralign.io import tfrecord as tr
 from neuralign.io.imagefolder import ImageFolderDataset, find_samples, imagenet_wnids
 from neuralign.models.loading import load_model
@@ -115,14 +115,14 @@ def test_bad_shards_are_named(tmp_path):
 
 
 def test_blur_kernel_and_human_map_follow_published_recipe():
-    kernel = clickme.blur_kernel().double().numpy()
+    kernel = clickme_samples.blur_kernel().double().numpy()
     # Published: meshgrid of x = -5..4 (columns) and y = 4..-5 (rows), σ = 10, sum 1.
     xs, ys = np.meshgrid(np.arange(-5, 5), np.arange(4, -6, -1))
     expected = np.exp(-(xs**2 + ys**2) / 200.0)
     np.testing.assert_allclose(kernel, expected / expected.sum(), rtol=1e-6)
 
     heatmap = torch.from_numpy(fake_example(3)[1].astype(np.float32))
-    result = clickme.human_map(heatmap[None], 32)[0].double().numpy()
+    result = clickme_samples.human_map(heatmap[None], 32)[0].double().numpy()
     small = F.interpolate(heatmap[None, None], size=(64, 64), mode="bilinear")[0, 0].double()
     padded = np.pad(small.numpy(), ((4, 5), (4, 5)))  # TF "SAME" for a 10-wide kernel
     blurred = np.array(
@@ -135,7 +135,7 @@ def test_blur_kernel_and_human_map_follow_published_recipe():
 def test_dataset_batches_for_training(tmp_path):
     write_shards(tmp_path, counts=(3, 2))
     paths = clickme.shard_paths(tmp_path, "val")
-    data = clickme.ClickMeDataset(paths, image_size=32, mean=(0.5,) * 3, std=(0.25,) * 3)
+    data = clickme_samples.ClickMeDataset(paths, image_size=32, mean=(0.5,) * 3, std=(0.25,) * 3)
     assert len(data) == 5
     image, label, heatmap, has_map = data[4]
     assert image.shape == (3, 32, 32) and heatmap.shape == (32, 32) and has_map is True
@@ -149,8 +149,8 @@ def test_dataset_batches_for_training(tmp_path):
     batch = next(iter(DataLoader(data, batch_size=4)))
     assert [tuple(t.shape) for t in batch] == [(4, 3, 32, 32), (4,), (4, 32, 32), (4,)]
     assert batch[3].dtype == torch.bool and batch[3].all()
-    assert len(clickme.ClickMeDataset(paths, image_size=32, max_images=2)) == 2
-    flipped = clickme.ClickMeDataset(paths, image_size=32, mean=(0.5,) * 3, std=(0.25,) * 3)
+    assert len(clickme_samples.ClickMeDataset(paths, image_size=32, max_images=2)) == 2
+    flipped = clickme_samples.ClickMeDataset(paths, image_size=32, mean=(0.5,) * 3, std=(0.25,) * 3)
     flipped.flip = True
     torch.manual_seed(0)
     flips = [torch.equal(flipped[4][0], image.flip(-1)) for _ in range(20)]
@@ -181,7 +181,7 @@ def test_imagenet_folder_mixes_with_clickme(tmp_path):
         find_samples(root, classes=["n01440764"])
 
     write_shards(tmp_path / "clickme", counts=(2,))
-    maps = clickme.ClickMeDataset(
+    maps = clickme_samples.ClickMeDataset(
         clickme.shard_paths(tmp_path / "clickme", "val"),
         image_size=32,
         mean=config["mean"],

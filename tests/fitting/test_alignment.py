@@ -16,27 +16,20 @@ from scipy.spatial.distance import pdist, squareform
 
 from neuralign.datasets.simulated import demo
 from neuralign.fitting import mappings
-from neuralign.fitting.alignment import (
-    METRICS,
-    AlignmentSpec,
-    Layer,
-    Split,
-    alignment_ceilings,
-    angular_distance,
-    cka,
-    hsic,
-    score_alignment,
-    uniform_transport,
-)
-from neuralign.fitting.alignment.base import UnitStats, resampled_r
+from neuralign.fitting.alignment.base import AlignmentSpec, Layer, Split, UnitStats, resampled_r
 from neuralign.fitting.alignment.kernels import (
     RankedPairs,
     centred_block,
+    cka,
     correlation_rdm,
+    hsic,
     rdm_spearman,
 )
+from neuralign.fitting.alignment.procrustes import angular_distance
+from neuralign.fitting.alignment.registry import METRICS
 from neuralign.fitting.alignment.reverse import TARGET_CHUNK
-from neuralign.fitting.alignment.scoring import neural_data
+from neuralign.fitting.alignment.scoring import alignment_ceilings, neural_data, score_alignment
+from neuralign.fitting.alignment.soft_matching import uniform_transport
 from neuralign.fitting.mappings import MappingSpec
 from neuralign.fitting.metrics import pearson_columns
 
@@ -142,6 +135,13 @@ def test_uniform_transport_equals_pot_and_highs(p, q):
         method="highs",
     )
     assert (plan * benefit).sum() == pytest.approx(-lp.fun, abs=1e-9)
+
+
+def test_every_registered_metric_names_its_functions():
+    """The registry names its functions (imported when used), and each of them exists."""
+    for name, metric in METRICS.items():
+        assert callable(metric.score) and callable(metric.ceiling), name
+        assert metric.score.__name__ == metric.score_function.rpartition(".")[2]
 
 
 def split_of(n, n_test, seed=0):

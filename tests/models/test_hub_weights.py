@@ -11,9 +11,10 @@ import torch
 import torchvision
 
 from neuralign.io.resources import DownloadError, DownloadLock, mirror_path
-from neuralign.models.loading import ModelError, load_model, weights_download, weights_file
+from neuralign.models.loading import load_model
 from neuralign.models.sources import hub_weights
 from neuralign.models.sources.hub_weights import WeightsError, load_timm, load_torchvision
+from neuralign.models.table import ModelError, weights_download, weights_file
 
 TIMM = "resnet10t.c3_in1k"
 

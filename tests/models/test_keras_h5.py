@@ -13,9 +13,10 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-from neuralign.models.loading import ModelError, load_model  # noqa: E402
+from neuralign.models.loading import load_model  # noqa: E402
 from neuralign.models.sources.keras_h5 import load_keras_h5  # noqa: E402
 from neuralign.models.sources.keras_layers import KerasH5Error  # noqa: E402
+from neuralign.models.table import ModelError  # noqa: E402
 
 
 def randomise_batch_norms(model, rng) -> None:

@@ -9,15 +9,15 @@ from snakemake.utils import validate
 
 from neuralign.config import check_layer_config
 from neuralign.models.layers import default_layers
-from neuralign.models.loading import (
-    build_architecture,
+from neuralign.models.loading import build_architecture
+from neuralign.models.sources import harmonized as harmonized_models
+from neuralign.models.sources import offline_weights
+from neuralign.models.table import (
     has_imagenet_head,
     read_model_table,
     weights_download,
     weights_file,
 )
-from neuralign.models.sources import harmonized as harmonized_models
-from neuralign.models.sources import offline_weights
 from tests.conftest import REPO
 
 TABLE_PATH = REPO / "config" / "models.tsv"

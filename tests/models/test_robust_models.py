@@ -12,15 +12,9 @@ import torch
 import torchvision
 
 from neuralign.io.download import RemoteFile
-from neuralign.models.loading import (
-    ModelError,
-    build_architecture,
-    check_source,
-    load_model,
-    read_model_table,
-    torchvision_data_config,
-)
+from neuralign.models.loading import build_architecture, load_model, torchvision_data_config
 from neuralign.models.sources import robust as robust_models
+from neuralign.models.table import ModelError, check_source, read_model_table
 from tests.conftest import REPO
 
 # Not ImageNet's statistics: the data config's mean and std must come from the checkpoint.

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from neuralign.fitting.alignment import AlignmentSpec, score_alignment
+from neuralign.fitting.alignment.base import AlignmentSpec
+from neuralign.fitting.alignment.scoring import score_alignment
 from neuralign.reporting.metric_panel import (
     metrics_table,
     panel_figure,

@@ -16,7 +16,7 @@ import pytest
 import xarray as xr
 import yaml
 
-from neuralign.fitting.alignment import METRICS
+from neuralign.fitting.alignment.registry import METRICS
 from neuralign.io.artifacts import KEYS, read_provenance
 from neuralign.io.cache import entry_path, sidecar_path
 from neuralign.io.resources import sha256_file

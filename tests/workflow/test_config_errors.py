@@ -11,7 +11,7 @@ from neuralign.config import (
     check_model_files,
     check_user_datasets,
 )
-from neuralign.models.loading import weights_download
+from neuralign.models.table import weights_download
 
 TINY = {"datasets": ["demo"], "models": ["untrained_resnet18"]}
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from neuralign.fitting.alignment import METRICS
+from neuralign.fitting.alignment.registry import METRICS
 from tests.conftest import SMALL_IMAGES
 
 MODELS = ["mobilenetv2_100", "untrained_resnet18"]

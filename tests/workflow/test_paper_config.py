@@ -13,9 +13,9 @@ from neuralign.datasets import majajhong2015
 from neuralign.datasets.arcaro2020 import ARCHIVE
 from neuralign.datasets.god_fmri import SUBJECT_FILES
 from neuralign.io.resources import resource_path
-from neuralign.models.loading import read_model_table, weights_download
 from neuralign.models.sources import harmonized as harmonized_models
 from neuralign.models.sources import robust as robust_models
+from neuralign.models.table import read_model_table, weights_download
 from tests.conftest import REPO
 
 PAPER_CONFIG = REPO / "config" / "config.yaml"

@@ -10,17 +10,16 @@ import pandas as pd
 
 from neuralign.datasets import clickme, cowley2023, god_fmri, majajhong2015
 from neuralign.datasets.arcaro2020 import ARCHIVE as ARCARO_ARCHIVE
-from neuralign.fitting.alignment import METRICS
+from neuralign.fitting.alignment.registry import METRICS
 from neuralign.io.dataset import DatasetError
-from neuralign.models.layers import LayerError, resolve_layers
-from neuralign.models.loading import (
+from neuralign.models.sources import harmonized as harmonized_models
+from neuralign.models.table import (
     ModelError,
-    build_architecture,
     check_checkpoint_base,
     check_source,
     has_imagenet_head,
+    layer_spec_error,
 )
-from neuralign.models.sources import harmonized as harmonized_models
 
 SCORED_ELSEWHERE = {
     "sanghavi2020": (
@@ -228,15 +227,24 @@ def check_layer_config(activations: Mapping, table: pd.DataFrame, models: list[s
             )
         if spec == "stages" or source.startswith(("checkpoint:", "keras:")):
             continue
-        try:
-            resolve_layers(build_architecture(source), spec, model)
-        except (ModelError, LayerError) as err:
-            raise ConfigError(f"config 'activations' layers: {err}") from err
+        check_layers_resolve(source, spec, model, "config 'activations' layers")
+
+
+def check_layers_resolve(source: str, spec, model: str, key: str) -> None:
+    """ConfigError (naming ``key``) unless layer ``spec`` resolves on the architecture of
+    ``source`` (``neuralign.models.table.layer_spec_error``)."""
+    try:
+        error = layer_spec_error(source, spec, model)
+    except ModelError as err:
+        error = str(err)
+    if error:
+        raise ConfigError(f"{key}: {error}")
 
 
 def check_metrics(metrics: list[str], cv: str) -> None:
-    """Config ``metrics``: registered alignment metrics (``neuralign.fitting.alignment.METRICS``),
-    each at most once, and outer splits with held-out sets of several stimuli."""
+    """Config ``metrics``: registered alignment metrics
+    (``neuralign.fitting.alignment.registry.METRICS``), each at most once, and outer splits with
+    held-out sets of several stimuli."""
     unknown = [name for name in metrics if name not in METRICS]
     if unknown:
         raise ConfigError(
@@ -325,10 +333,7 @@ def check_fmri(fmri: Mapping, unchecked_subjects: Sequence[str] = ()) -> None:
     whether the experiment runs (``neuralign.gated.god_stimuli``)."""
     for model, source in fmri["models"].items():
         spec = fmri["model_layers"].get(model, fmri["layers"])
-        try:
-            resolve_layers(build_architecture(source), spec, model)
-        except (ModelError, LayerError) as err:
-            raise ConfigError(f"config 'fmri.models.{model}': {err}") from err
+        check_layers_resolve(source, spec, model, f"config 'fmri.models.{model}'")
     unknown = sorted(set(fmri["model_layers"]) - set(fmri["models"]))
     if unknown:
         raise ConfigError(

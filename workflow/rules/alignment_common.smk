@@ -6,7 +6,7 @@ METRIC_DATASETS = RESPONSE_DATASETS if PANEL_METRICS else []
 
 
 def alignment_options():
-    """The settings of the panel (``neuralign.fitting.alignment.AlignmentSpec.from_options``): splits,
+    """The settings of the panel (``neuralign.fitting.alignment.base.AlignmentSpec.from_options``): splits,
     bootstrap seed and ridge/PLS settings from `fitting`, the rest from `metric_panel`.
     """
     fitting = config["fitting"]

@@ -17,7 +17,7 @@ from neuralign.io.resources import resource_path
 from neuralign import gated
 from neuralign.datasets.cowley2023 import get_session
 from neuralign.datasets.user import spec_files
-from neuralign.models.loading import (
+from neuralign.models.table import (
     read_model_table,
     weights_download,
     weights_downloads,

@@ -2,7 +2,8 @@
 
 Class indices are ImageNet-1k's (``imagefolder.imagenet_wnids``) even when the folder holds only
 some classes, and every model sees its own evaluation preprocessing (its data config: resize by
-the crop fraction, centre crop, normalise). Top-1 comes with a Wilson score interval.
+the crop fraction, centre crop, normalise). Top-1 comes with a Wilson score interval. Every
+workflow start chooses the models to evaluate here, so the evaluation alone imports torch.
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from neuralign.io.imagefolder import ImageFolderDataset, imagenet_wnids
-from neuralign.models.loading import IMAGENET_CLASSES, ModelError, has_imagenet_head
 from neuralign.models.metadata import read_measured_top1
+from neuralign.models.table import IMAGENET_CLASSES, ModelError, has_imagenet_head
+
+if TYPE_CHECKING:
+    import torch
+
+    from neuralign.io.imagefolder import ImageFolderDataset
 
 TOP_K = 5
 MEASURED_COLUMNS = ["top1", "top1_ci_low", "top1_ci_high", "top5", "n_images"]
@@ -69,6 +73,9 @@ def predict_top5(
     workers: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(top-5 class indices (image, 5), labels (image,)) of ``module`` in eval mode."""
+    import torch
+    from torch.utils.data import DataLoader
+
     loader = DataLoader(
         dataset, batch_size=batch_size, num_workers=workers, pin_memory=device == "cuda"
     )
@@ -116,6 +123,8 @@ def evaluate(
 ) -> dict:
     """Accuracy summary (``accuracy_summary``) of a model on ``val_dir``, or on a
     ``stratified_subset`` of ``max_images`` of its images."""
+    from neuralign.io.imagefolder import ImageFolderDataset, imagenet_wnids
+
     dataset = ImageFolderDataset(val_dir, data_config, classes=imagenet_wnids())
     dataset.samples = stratified_subset(dataset.samples, max_images, seed)
     top5, labels = predict_top5(

@@ -5,6 +5,7 @@ __all__ = [
     "arcaro2020",
     "bdata",
     "clickme",
+    "clickme_samples",
     "cowley2023",
     "god_fmri",
     "jobs",

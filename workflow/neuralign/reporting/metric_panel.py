@@ -1,9 +1,10 @@
 """Does the accuracy trade-off survive every metric? Tables and figure of the alignment panel.
 
-Pure functions over the artifacts of ``neuralign.fitting.alignment.score_alignment`` (one netCDF per
-model): the ``{dataset}_metrics.csv`` table (one row per model × metric), the per-metric trend
-table (Spearman of ImageNet top-1 with the score below and above 70% top-1), the metric × metric
-rank agreement (Kendall's τ between model rankings) and the small-multiples figure.
+Pure functions over the artifacts of ``neuralign.fitting.alignment.scoring.score_alignment``
+(one netCDF per model): the ``{dataset}_metrics.csv`` table (one row per model × metric), the
+per-metric trend table (Spearman of ImageNet top-1 with the score below and above 70% top-1),
+the metric × metric rank agreement (Kendall's τ between model rankings) and the
+small-multiples figure.
 """
 
 from __future__ import annotations

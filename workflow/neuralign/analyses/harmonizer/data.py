@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import torch.nn.functional as F
 from torch.utils.data import ConcatDataset, Dataset, TensorDataset
 
-from neuralign.datasets import clickme
+from neuralign.datasets import clickme_samples
 from neuralign.datasets.simulated import synthetic_shortcut as ss
 from neuralign.io.imagefolder import ImageFolderDataset, imagenet_wnids
 
@@ -53,7 +53,7 @@ def training_data(
         )
     mean, std = data_config["mean"], data_config["std"]
     parts = [
-        clickme.ClickMeDataset(
+        clickme_samples.ClickMeDataset(
             clickme_train, image_size=size, mean=mean, std=std, flip=True, max_images=limit
         )
     ]

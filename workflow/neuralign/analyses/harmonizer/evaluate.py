@@ -15,7 +15,7 @@ from scipy.stats import spearmanr
 from torch.utils.data import Dataset
 
 from neuralign.analyses.harmonizer.loss import saliency
-from neuralign.datasets import clickme
+from neuralign.datasets import clickme_samples
 
 HUMAN_SPEARMAN_CEILING = 0.6575315343478081
 
@@ -104,6 +104,6 @@ def dataset_alignment(model: torch.nn.Module, dataset: Dataset, batch_size: int 
     """``alignment_summary`` of a model over every image of a dataset with human maps."""
     rho = [
         image_spearman(model, images, labels, maps)
-        for images, labels, maps, _ in clickme.iterate_batches(dataset, batch_size)
+        for images, labels, maps, _ in clickme_samples.iterate_batches(dataset, batch_size)
     ]
     return alignment_summary(np.concatenate(rho))

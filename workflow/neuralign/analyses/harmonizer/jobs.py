@@ -11,7 +11,7 @@ from neuralign.analyses.harmonizer.demo import shortcut_demo
 from neuralign.analyses.harmonizer.evaluate import dataset_alignment
 from neuralign.analyses.harmonizer.plots import plot_demo
 from neuralign.analyses.harmonizer.runs import harmonize
-from neuralign.datasets.clickme import ClickMeDataset
+from neuralign.datasets.clickme_samples import ClickMeDataset
 from neuralign.io.artifacts import save_figure, write_csv
 from neuralign.models.loading import load_model
 

@@ -14,11 +14,8 @@ from torch.utils.data import DataLoader
 from neuralign.analyses.harmonizer.data import training_data
 from neuralign.analyses.harmonizer.train import CHECKPOINT_NAME, train
 from neuralign.io.atomic import atomic_path
-from neuralign.models.loading import (
-    check_checkpoint_base,
-    load_model,
-    parse_source,
-)
+from neuralign.models.loading import load_model
+from neuralign.models.table import check_checkpoint_base, parse_source
 
 
 def checkpoint_arch(source: str) -> str:

@@ -11,9 +11,7 @@ import torch
 
 from neuralign.analyses.harmonizer.loss import harmonizer_loss
 from neuralign.io.artifacts import save_torch
-from neuralign.models.loading import (
-    save_checkpoint,
-)
+from neuralign.models.loading import save_checkpoint
 
 CHECKPOINT_NAME = "last.pt"
 MODEL_NAME = "model.pt"

@@ -27,7 +27,7 @@ import numpy as np
 import skimage.data
 import xarray as xr
 from PIL import Image
-from scipy import ndimage, signal
+from scipy import ndimage
 from skimage.transform import resize
 
 import neuralign
@@ -97,6 +97,8 @@ def _gabor_pair(wavelength: float, theta: float) -> tuple[np.ndarray, np.ndarray
 
 def front_end(images: np.ndarray) -> np.ndarray:
     """Fixed feature maps (n, N_CHANNELS, 64, 64) from uint8 RGB images (n, h, w, 3)."""
+    from scipy import signal  # here only: every workflow start reads this module's constants
+
     small = np.stack(
         [resize(im, (FRONT_END_SIZE, FRONT_END_SIZE), anti_aliasing=True) for im in images]
     )

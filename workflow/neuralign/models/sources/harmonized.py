@@ -26,12 +26,13 @@ to agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from neuralign.io.download import RemoteFile
 from neuralign.io.resources import resource_path
-from neuralign.models.sources import keras_weights
+
+if TYPE_CHECKING:
+    import torch
 
 BUCKET = "https://storage.googleapis.com/serrelab/prj_harmonization/models"
 INPUT_SIZE = (3, 224, 224)
@@ -67,12 +68,16 @@ def weights_path(name: str) -> str:
 
 def architecture(name: str) -> torch.nn.Module:
     """The timm architecture of ``name`` with timm's initial weights."""
+    from neuralign.models.sources import keras_weights
+
     return keras_weights.LAYOUTS[MODELS[name].layout].architecture()
 
 
 def load(name: str) -> torch.nn.Module:
     """The harmonized model ``name`` in eval mode; KerasWeightsError if its file is missing or
     does not fit (rule download fetches it: ``snakemake <weights_path(name)>``)."""
+    from neuralign.models.sources import keras_weights
+
     entry = MODELS[name]
     try:
         return keras_weights.load(weights_path(name), entry.layout)

@@ -25,6 +25,8 @@ new pin in ``constraints.txt``):
   which loads it strictly.
 
 A file whose tensors do not fit the architecture (names or shapes) raises ModelError naming it.
+The URLs come from ``neuralign.models.catalog``; timm, torch and torchvision are imported by
+the loaders only (every workflow start locates the weights).
 """
 
 from __future__ import annotations
@@ -32,14 +34,15 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 from unittest import mock
-
-import timm
-import torch
-import torchvision
 
 from neuralign.io.download import RemoteFile
 from neuralign.io.resources import resource_path
+from neuralign.models import catalog
+
+if TYPE_CHECKING:
+    import torch
 
 HF_URL = "https://huggingface.co/{repo}/resolve/{revision}/{file}"
 HF_DEFAULT_FILE = "pytorch_model.bin"
@@ -48,6 +51,8 @@ SAFE_ALTERNATIVES = {
     "open_clip_pytorch_model.bin": "open_clip_model.safetensors",
 }
 HUB_KINDS = ("timm", "torchvision")
+# torch.hub's HASH_REGEX: the hex digits after the last "-" of a torchvision file name
+HASH_REGEX = re.compile(r"-([a-f0-9]*)\.")
 
 
 class WeightsError(ValueError):
@@ -57,27 +62,24 @@ class WeightsError(ValueError):
 def timm_weights(name: str) -> tuple[RemoteFile, bool]:
     """The published weights file of timm model ``name`` (``<arch>.<tag>``) and whether it
     comes from the Hugging Face hub (then timm's npz ``custom_load`` does not apply)."""
-    try:
-        cfg = timm.models.get_pretrained_cfg(name)
-    except RuntimeError:
-        cfg = None
+    cfg = catalog.timm_pretrained(name)
     if cfg is None:
         raise WeightsError(f"timm has no pretrained weights named {name!r}")
-    if cfg.hf_hub_id:
-        repo, _, revision = cfg.hf_hub_id.partition("@")
-        file = cfg.hf_hub_filename or HF_DEFAULT_FILE
+    if cfg["hf_hub_id"]:
+        repo, _, revision = cfg["hf_hub_id"].partition("@")
+        file = cfg["hf_hub_filename"] or HF_DEFAULT_FILE
         file = SAFE_ALTERNATIVES.get(file, re.sub(r"\.bin$", ".safetensors", file))
         url = HF_URL.format(repo=repo, revision=revision or "main", file=file)
         return RemoteFile(url), True
-    if cfg.url:
-        return RemoteFile(cfg.url), False
+    if cfg["url"]:
+        return RemoteFile(cfg["url"]), False
     raise WeightsError(f"timm's pretrained config of {name!r} names no weights file")
 
 
 def torchvision_weights(arch: str, weights: str) -> RemoteFile:
     """The published weights file of torchvision model ``arch`` with weights ``weights``."""
-    url = torchvision.models.get_model_weights(arch)[weights].url
-    match = re.search(torch.hub.HASH_REGEX, Path(url).name)
+    url = catalog.torchvision_weights(arch)[weights]["url"]
+    match = HASH_REGEX.search(Path(url).name)
     return RemoteFile(url, sha256_prefix=match.group(1) if match else None)
 
 
@@ -113,6 +115,8 @@ def _existing(path: str, source: str) -> str:
 def load_timm(name: str, path: str | os.PathLike | None = None) -> torch.nn.Module:
     """timm model ``name`` with the weights of the downloaded file (``path``: default
     ``weights_path``)."""
+    import timm
+
     remote, from_hub = timm_weights(name)
     path = _existing(str(path or resource_path(remote)), f"timm:{name}")
     overlay = {"file": path, **({"custom_load": False} if from_hub else {})}
@@ -127,6 +131,9 @@ def load_timm(name: str, path: str | os.PathLike | None = None) -> torch.nn.Modu
 
 def load_torchvision(name: str, path: str | os.PathLike | None = None) -> torch.nn.Module:
     """torchvision model ``<arch>[.<weights>]`` with the weights of the downloaded file."""
+    import torch
+    import torchvision
+
     arch, weights_name = split_torchvision_name(name)
     weights = torchvision.models.get_model_weights(arch)[weights_name]
     remote = torchvision_weights(arch, weights_name)

@@ -16,9 +16,10 @@ import importlib.util
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import timm
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,15 @@ def sha256_of(path: str | Path, chunk_size: int = 1 << 20) -> str:
 
 def source_state_dict(arch: str) -> dict[str, torch.Tensor]:
     """The state_dict stored in the offline weights file of ``arch``, on the CPU."""
+    import torch
+
     return torch.load(weights_path(arch), map_location="cpu", weights_only=True)
 
 
 def _mapped_items(state: dict) -> list[tuple[str, torch.Tensor]]:
     """The entries mapped by position: every tensor except BN ``num_batches_tracked``."""
+    import torch
+
     return [
         (key, value)
         for key, value in state.items()
@@ -140,6 +145,8 @@ def map_state_dict(source: dict, target: dict, arch: str) -> dict:
 
 def load_offline_model(arch: str) -> torch.nn.Module:
     """The timm model ``arch`` in eval mode with its offline ImageNet weights, loaded strictly."""
+    import timm
+
     source = source_state_dict(arch)
     model = timm.create_model(arch, pretrained=False)
     model.load_state_dict(map_state_dict(source, model.state_dict(), arch), strict=True)

@@ -21,12 +21,13 @@ equal torchvision's); the normalizer becomes the data config's mean and std.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import timm
-import torch
+from typing import TYPE_CHECKING
 
 from neuralign.io.download import RemoteFile
 from neuralign.io.resources import DownloadError, resource_path
+
+if TYPE_CHECKING:
+    import torch
 
 HF_COMMIT = "3f04ac96136001cfe402022100728124cbe3fac5"
 HF_FILES = f"https://huggingface.co/madrylab/robust-imagenet-models/resolve/{HF_COMMIT}"
@@ -94,6 +95,8 @@ def checkpoint_path(name: str) -> str:
 
 def architecture(name: str) -> torch.nn.Module:
     """The untrained architecture of checkpoint ``name``."""
+    import timm
+
     return timm.create_model(CHECKPOINTS[name].arch, pretrained=False)
 
 
@@ -103,6 +106,8 @@ def load(name: str) -> tuple[torch.nn.Module, dict]:
     The file must have the published sha256 (so it is the Madry lab's file); it is read with
     ``torch.load(weights_only=True)``, which unpickles tensors and plain containers only.
     """
+    import torch
+
     entry = CHECKPOINTS[name]
     path = checkpoint_path(name)
     try:
@@ -126,6 +131,8 @@ def load(name: str) -> tuple[torch.nn.Module, dict]:
 
 def split_checkpoint(checkpoint, path: str) -> tuple[dict, tuple, tuple]:
     """The classifier state dict (``module.model.`` removed) and the normalizer's mean and std."""
+    import torch
+
     state = checkpoint.get("model") if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a robustness checkpoint (no 'model' state dict)")
