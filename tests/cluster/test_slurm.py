@@ -44,7 +44,8 @@ def cluster():
 
 
 def slurm_args() -> list[str]:
-    """The profile, with the activations job asking for a GPU while it computes on the CPU."""
+    """The profile, with the activations job asking for a GPU and 2 CPUs while it computes on
+    the CPU."""
     profile = yaml.safe_load((PROFILE / "config.yaml").read_text())
     # --set-resources on the command line replaces the profile's, so they are repeated
     resources = [
@@ -58,6 +59,8 @@ def slurm_args() -> list[str]:
         "--set-resources",
         *resources,
         "activations:gpu=1",
+        "--set-threads",
+        "activations=2",
         # no accounting database here: job states come from squeue (MinJobAge is an hour)
         "--slurm-status-command",
         "squeue",
@@ -97,5 +100,5 @@ def test_workflow_runs_through_slurm(cluster, run_snakemake, tmp_path):
         assert (job.get("TresPerJob") == "gres:gpu:1") is gpu, rule  # requested
         assert (job["JOB_GRES"] == "gpu:1") is gpu, rule  # allocated
     cpus_memory = {rule: (job["NumCPUs"], job["MinMemoryNode"]) for rule, job in jobs.items()}
-    assert cpus_memory["activations"] == ("2", f"{MEMORY_MB}M")  # the rule's threads and mem_mb
+    assert cpus_memory["activations"] == ("2", f"{MEMORY_MB}M")  # the job's threads, mem_mb
     assert cpus_memory["demo_dataset"] == ("1", "2000M")  # the profile's set-resources

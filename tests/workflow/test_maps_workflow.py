@@ -20,8 +20,6 @@ BASE = {
     "activations": {"batch_size": 8, "image_size": 96},
 }
 MAPS = {"feature_grid": 8, "n_bootstrap": 200, "ceiling_splits": 4}
-# two extraction jobs at once on the test machine's two cores
-THREADS = ["--set-threads", "activations=1"]
 
 
 def targets(dataset: str) -> list[str]:
@@ -51,7 +49,7 @@ def test_demo_maps_workflow(run_snakemake, tmp_path):
             },
         },
     }
-    run_snakemake(config, *targets("demo_maps"), *THREADS)
+    run_snakemake(config, *targets("demo_maps"))
     results = tmp_path / "results"
     dataset = open_dataset(results / "datasets" / "demo_maps.nc")
     assert dataset["maps"].shape == (5, 6, 7, 7)
@@ -122,7 +120,7 @@ def test_arcaro_fixture_workflow(run_snakemake, tmp_path):
         },
     }
     mirror = {"NEURALIGN_MIRROR": str(tmp_path / "mirror")}
-    run_snakemake(config, *targets("arcaro2020_red"), *THREADS, env=mirror)
+    run_snakemake(config, *targets("arcaro2020_red"), env=mirror)
     results = tmp_path / "results"
     dataset = open_dataset(results / "datasets" / "arcaro2020_red.nc")
     assert dataset["maps"].shape == (4, 4, 9, 9)

@@ -14,7 +14,9 @@ rule activations:
         dataset=one_of(DATASETS + FIT_DATASETS + MAP_DATASETS),
     conda:
         "../../envs/neuralign.yaml"
-    threads: 2
+    # one thread: small jobs run side by side (the demo on 2 cores: 13 min with 2 threads
+    # each, 10 min with 1); `--set-threads activations=N` gives a job more
+    threads: 1
     resources:
         mem_mb=8000,
         runtime=60,

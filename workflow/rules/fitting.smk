@@ -14,7 +14,7 @@ rule fit:
         dataset=one_of(FIT_DATASETS),
     conda:
         "../../envs/neuralign.yaml"
-    threads: 2
+    threads: 1  # as activations
     resources:
         mem_mb=8000,
         runtime=60,

@@ -66,7 +66,7 @@ rule fmri_activations:
         model=one_of(FMRI_MODELS),
     conda:
         "../../envs/neuralign.yaml"
-    threads: 2
+    threads: 1  # as activations
     resources:
         mem_mb=16000,
         runtime=120,
@@ -98,7 +98,7 @@ rule fmri_fit:
         model=one_of(FMRI_MODELS),
     conda:
         "../../envs/neuralign.yaml"
-    threads: 2
+    threads: 1  # as activations
     resources:
         mem_mb=16000,
         runtime=120,
