@@ -12,13 +12,15 @@ neuroids; 10 shuffle splits, train 0.9. Prints, per feature count:
   rsa, cka, procrustes, soft_matching, reverse, one_to_one; ceilings computed beforehand, as
   once per dataset) on the same layers (the two feature counts) and splits, as a multiple of
   the ridge fits there (target <= 2x); responses get 4 repetitions; ``--breakdown`` adds
-  each metric's time alone (its own Gram matrix included) to see which dominates.
+  each metric's time alone (its own Gram matrix included) to see which dominates. Both parts
+  fit ridge (reverse predictivity's too) in ``--ridge-precision`` (default ``mixed``, the
+  workflow's ``fitting.ridge_precision``).
 ``--threads N`` caps torch's and BLAS's threads (on a machine shared with other jobs,
 multithreaded BLAS makes the panel's many small operations much slower: measure both parts
 at the same setting).
 
 Usage: python bench/fitting.py [--stimuli 3200] [--splits 10] [--device cpu] [--ridge-only]
-       [--ridgecv] [--panel [--breakdown]] [--threads N]
+       [--ridgecv] [--panel [--breakdown]] [--ridge-precision mixed|double] [--threads N]
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from neuralign.fitting.alignment.base import AlignmentSpec  # noqa: E402
 from neuralign.fitting.alignment.scoring import alignment_ceilings, score_alignment  # noqa: E402
+from neuralign.fitting.mappings import GRAM_DTYPES, MappingSpec  # noqa: E402
 from neuralign.fitting.metrics import pearson_columns  # noqa: E402
 from neuralign.fitting.pls import fit_pls  # noqa: E402
 from neuralign.fitting.ridge import fit_ridge_loo  # noqa: E402
@@ -117,11 +120,13 @@ def ridgecv(x, y, splits, device: str) -> dict:
     return out
 
 
-def panel(features: dict, y, splits, device: str, breakdown: bool = False) -> dict:
-    """Times of the new alignment metrics and of ridge on the same layers and splits."""
+def panel(features: dict, y, splits, device: str, precision: str, breakdown: bool = False) -> dict:
+    """Times of the new alignment metrics and of ridge on the same layers and splits, ridge
+    fitted in ``precision`` (``MappingSpec.ridge_precision``) in both."""
     rng = np.random.default_rng(1)
     responses = y[..., None] + rng.normal(scale=2.0, size=(*y.shape, 4))
-    spec = AlignmentSpec(n_splits=len(splits), train_size=0.9, split_seed=1)
+    mapping = MappingSpec(ridge_precision=precision)
+    spec = AlignmentSpec(n_splits=len(splits), train_size=0.9, split_seed=1, mapping=mapping)
     ceilings, t_ceilings = timed(alignment_ceilings, responses, None, NEW_METRICS, spec)
     _, t_new = timed(score_alignment, features, responses, None, NEW_METRICS, spec, ceilings)
     alone = {}
@@ -133,7 +138,12 @@ def panel(features: dict, y, splits, device: str, breakdown: bool = False) -> di
     for x in features.values():
         for train, _ in splits:
             _, t = timed(
-                fit_ridge_loo, x[train], targets[train], scaled_alphas(x[train]), device=device
+                fit_ridge_loo,
+                x[train],
+                targets[train],
+                scaled_alphas(x[train]),
+                device=device,
+                gram_dtype=GRAM_DTYPES[precision],
             )
             t_ridge += t
     return {"new": t_new, "ridge": t_ridge, "ceilings": t_ceilings, "alone": alone}
@@ -150,6 +160,9 @@ def main() -> None:
     parser.add_argument("--panel", action="store_true", help="new alignment metrics vs ridge")
     parser.add_argument("--breakdown", action="store_true", help="--panel: each metric alone")
     parser.add_argument("--threads", type=int, default=None, help="torch and BLAS threads")
+    parser.add_argument(
+        "--ridge-precision", choices=sorted(GRAM_DTYPES), default="mixed", help="--panel: ridge"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -184,8 +197,9 @@ def main() -> None:
     if args.panel:
         features = {f"{p}_features": data(args.stimuli, p, 168)[0] for p in args.features}
         y = data(args.stimuli, low, 168)[1]
-        r = panel(features, y, splits, args.device, args.breakdown)
+        r = panel(features, y, splits, args.device, args.ridge_precision, args.breakdown)
         print(
+            f"ridge precision {args.ridge_precision}; "
             f"alignment metrics {', '.join(NEW_METRICS)}: {r['new']:.1f} s on layers "
             f"{list(features)}; ridge there {r['ridge']:.1f} s; ratio "
             f"{r['new'] / r['ridge']:.2f} (target <= 2); ceilings (once per dataset) "

@@ -25,7 +25,11 @@ from neuralign.fitting.alignment.kernels import (
     hsic,
     rdm_spearman,
 )
-from neuralign.fitting.alignment.procrustes import angular_distance
+from neuralign.fitting.alignment.procrustes import (
+    angular_distance,
+    covariance_pca_scores,
+    gram_pca_scores,
+)
 from neuralign.fitting.alignment.registry import METRICS
 from neuralign.fitting.alignment.reverse import TARGET_CHUNK
 from neuralign.fitting.alignment.scoring import alignment_ceilings, neural_data, score_alignment
@@ -207,6 +211,19 @@ def test_one_to_one_equals_brute_force_search():
 def procrustes(x, y, split):
     scored = METRICS["procrustes"].score(Layer(x), neural(y), split, AlignmentSpec())
     return scored.train, angular_distance(scored.test(np.arange(len(split.test))))
+
+
+@pytest.mark.parametrize("p", [5, 60])
+def test_principal_components_from_the_gram_matrix_equal_those_from_the_features(p):
+    """Procrustes reduces a layer from its Gram matrix, or from its features' scatter matrix
+    when they are fewer than the training stimuli: the same components, up to their signs."""
+    x, _ = correlated(50, p, 4, seed=10)
+    split = split_of(50, 15)
+    from_gram = gram_pca_scores(Layer(x).gram, split.train, split.test, 4)
+    from_features = covariance_pca_scores(x, split.train, split.test, 4)
+    signs = np.sign((from_gram[0] * from_features[0]).sum(axis=0))
+    for a, b in zip(from_gram, from_features, strict=True):
+        np.testing.assert_allclose(a * signs, b, rtol=0, atol=1e-9)
 
 
 def test_procrustes_of_a_rotated_and_scaled_copy_is_zero():

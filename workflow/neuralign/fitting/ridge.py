@@ -73,11 +73,11 @@ def fit_ridge_loo(
     # training residuals yc − U diag(shrink) Uᵀyc, as the part of yc outside U's span plus
     # U diag(1 − shrink) Uᵀyc: no cancellation, so the large product may run in low precision
     low = xc_low.dtype
-    inside = _per_alpha(u.to(low), (1.0 - shrink).to(low), uty.to(low)).to(dtype)
-    resid = (yc - u @ uty)[None] + inside  # (alpha, n, t)
+    resid = _per_alpha(u.to(low), (1.0 - shrink).to(low), uty.to(low)).to(dtype)
+    resid += (yc - u @ uty)[None]  # (alpha, n, t), in place: the largest arrays of the fit
     leverage = 1.0 / n + shrink @ (u**2).T  # (alpha, n): diag of H
-    loo_resid = resid / (1.0 - leverage[..., None])
-    loo_mse = (loo_resid**2).mean(1)  # (alpha, t)
+    loo_resid = resid.div_(1.0 - leverage[..., None])
+    loo_mse = torch.linalg.vector_norm(loo_resid, dim=1) ** 2 / n  # (alpha, t)
     best = loo_mse.argmin(0)  # (t,)
 
     targets = torch.arange(y_t.shape[1], device=device)

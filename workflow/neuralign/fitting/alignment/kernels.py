@@ -24,9 +24,15 @@ import numpy as np
 def centred_block(gram: np.ndarray, rows, cols, reference) -> np.ndarray:
     """``(x_r − μ)·(x_c − μ)`` for stimuli ``rows`` × ``cols`` from the Gram matrix of all
     stimuli, μ the mean feature vector of the ``reference`` stimuli."""
-    m = gram[:, reference].mean(axis=1)  # x_i · μ for every stimulus i
+    weights = np.zeros(len(gram))
+    weights[reference] = 1.0 / len(reference)
+    m = gram @ weights  # x_i · μ for every stimulus i (a product: no copy of the columns)
     c = m[reference].mean()  # μ · μ
-    return gram[np.ix_(rows, cols)] - m[rows][:, None] - m[cols][None, :] + c
+    block = gram[np.ix_(rows, cols)]
+    block -= m[rows][:, None]
+    block -= m[cols][None, :]
+    block += c
+    return block
 
 
 def _u_sums(k: np.ndarray, m: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
@@ -106,7 +112,7 @@ class RankedPairs:
         self.first, self.second = np.triu_indices(matrix.shape[0], k=1)
         values = matrix[self.first, self.second]
         self.valid = np.isfinite(values)
-        self.order = np.argsort(values, kind="stable")
+        self.order = np.argsort(values)  # ties share a mid-rank: no stable sort needed
         ordered = values[self.order]
         self.group = np.concatenate([[0], np.cumsum(ordered[1:] != ordered[:-1])])
 

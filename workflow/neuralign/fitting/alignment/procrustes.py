@@ -3,7 +3,8 @@ with the alignment fitted on training stimuli and evaluated on held-out ones.
 
 Unit and neuroid counts are reconciled by PCA: the layer's features are reduced to their first
 k = min(q, n_train − 1) principal components (q neuroids), fitted on the training stimuli (from
-the Gram matrix of the layer, so the features are never copied); the neuroids are kept as they
+the Gram matrix of the layer, so the features are never copied, or from the features' scatter
+matrix when there are fewer features than training stimuli); the neuroids are kept as they
 are. Both sides are centred on their training means. The alignment is the orthogonal map Q
 (k × q, orthonormal rows: a rotation, or an isometric embedding when k < q) maximising
 ⟨Z_train Q, Y_train⟩, i.e. Q = U Vᵀ from the SVD of Z_trainᵀ Y_train, as in netrep's
@@ -36,23 +37,47 @@ from neuralign.fitting.alignment.base import (
 from neuralign.fitting.alignment.kernels import centred_block
 
 
-def pca_scores(gram: np.ndarray, fit: np.ndarray, apply: np.ndarray, n_components: int):
+def pca_scores(layer: Layer, fit: np.ndarray, apply: np.ndarray, n_components: int):
     """Scores of the ``fit`` and ``apply`` stimuli on the first principal components of the
-    ``fit`` stimuli' features, from the Gram matrix of all stimuli."""
-    centred = centred_block(gram, fit, fit, fit)
-    n = len(fit)
-    k = max(min(n_components, n - 1), 1)
-    values, vectors = scipy.linalg.eigh(centred, subset_by_index=[n - k, n - 1], driver="evr")
+    ``fit`` stimuli's features: from the features' covariance when there are fewer features
+    than ``fit`` stimuli, else from the layer's Gram matrix of all stimuli."""
+    if layer.features.shape[1] < len(fit):
+        return covariance_pca_scores(layer.features, fit, apply, n_components)
+    return gram_pca_scores(layer.gram, fit, apply, n_components)
+
+
+def _top_eigen(matrix: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest eigenvalues of a symmetric matrix and their vectors, those not
+    numerically zero."""
+    n = len(matrix)
+    values, vectors = scipy.linalg.eigh(matrix, subset_by_index=[n - k, n - 1], driver="evr")
     keep = values > max(values.max(), 0.0) * n * np.finfo(np.float64).eps
-    values, vectors = values[keep], vectors[:, keep]
+    return values[keep], vectors[:, keep]
+
+
+def gram_pca_scores(gram: np.ndarray, fit: np.ndarray, apply: np.ndarray, n_components: int):
+    """``pca_scores`` from the Gram matrix of all stimuli (the features are never copied)."""
+    centred = centred_block(gram, fit, fit, fit)
+    values, vectors = _top_eigen(centred, max(min(n_components, len(fit) - 1), 1))
     scale = np.sqrt(values)
     return vectors * scale, centred_block(gram, apply, fit, fit) @ vectors / scale
 
 
-def aligned(gram: np.ndarray, y: np.ndarray, fit: np.ndarray, apply: np.ndarray):
+def covariance_pca_scores(
+    features: np.ndarray, fit: np.ndarray, apply: np.ndarray, n_components: int
+):
+    """``pca_scores`` from the (feature × feature) scatter matrix of the ``fit`` stimuli."""
+    mean = features[fit].mean(axis=0)
+    centred = features[fit] - mean
+    k = max(min(n_components, len(fit) - 1, features.shape[1]), 1)
+    _, vectors = _top_eigen(centred.T @ centred, k)
+    return centred @ vectors, (features[apply] - mean) @ vectors
+
+
+def aligned(layer: Layer, y: np.ndarray, fit: np.ndarray, apply: np.ndarray):
     """The ``apply`` stimuli' model components mapped by the Procrustes alignment fitted on
     the ``fit`` stimuli, and their centred neural responses."""
-    z_fit, z_apply = pca_scores(gram, fit, apply, y.shape[1])
+    z_fit, z_apply = pca_scores(layer, fit, apply, y.shape[1])
     mean = y[fit].mean(axis=0)
     u, _, vt = np.linalg.svd(z_fit.T @ (y[fit] - mean), full_matrices=False)
     return z_apply @ (u @ vt), y[apply] - mean
@@ -71,9 +96,9 @@ def angular_distance(similarity: float) -> float:
 
 def score_procrustes(layer: Layer, neural: Neural, split: Split, spec: AlignmentSpec) -> Scored:
     """Cosine of the angular Procrustes distance on held-out stimuli (module doc)."""
-    gram, y = layer.gram, neural.targets
-    train = np.mean([cosine(*aligned(gram, y, a, b)) for a, b in inner_folds(split)])
-    model, measured = aligned(gram, y, split.train, split.test)
+    y = neural.targets
+    train = np.mean([cosine(*aligned(layer, y, a, b)) for a, b in inner_folds(split)])
+    model, measured = aligned(layer, y, split.train, split.test)
     return Scored(
         train=float(train), test=per_resample(lambda pick: cosine(model[pick], measured[pick]))
     )
