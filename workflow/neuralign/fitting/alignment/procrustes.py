@@ -67,8 +67,9 @@ def covariance_pca_scores(
     features: np.ndarray, fit: np.ndarray, apply: np.ndarray, n_components: int
 ):
     """``pca_scores`` from the (feature × feature) scatter matrix of the ``fit`` stimuli."""
-    mean = features[fit].mean(axis=0)
-    centred = features[fit] - mean
+    chosen = features[fit]
+    mean = chosen.mean(axis=0)
+    centred = chosen - mean
     k = max(min(n_components, len(fit) - 1, features.shape[1]), 1)
     _, vectors = _top_eigen(centred.T @ centred, k)
     return centred @ vectors, (features[apply] - mean) @ vectors
