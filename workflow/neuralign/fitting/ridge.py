@@ -70,18 +70,27 @@ def fit_ridge_loo(
 
     shrink = s**2 / (s**2 + a[:, None])  # (alpha, k)
     uty = u.T @ yc  # (k, t)
-    # training residuals yc − U diag(shrink) Uᵀyc, as the part of yc outside U's span plus
-    # U diag(1 − shrink) Uᵀyc: no cancellation, so the large product may run in low precision
     low = xc_low.dtype
-    resid = _per_alpha(u.to(low), (1.0 - shrink).to(low), uty.to(low)).to(dtype)
-    resid += (yc - u @ uty)[None]  # (alpha, n, t), in place: the largest arrays of the fit
-    leverage = 1.0 / n + shrink @ (u**2).T  # (alpha, n): diag of H
-    loo_resid = resid.div_(1.0 - leverage[..., None])
-    loo_mse = torch.linalg.vector_norm(loo_resid, dim=1) ** 2 / n  # (alpha, t)
-    best = loo_mse.argmin(0)  # (t,)
+    u_low, uty_low, keep_low = u.to(low), uty.to(low), (1.0 - shrink).to(low)
+    outside = yc - u @ uty  # the part of yc outside U's span
+    leverage = 1.0 / n + u**2 @ shrink.T  # (n, alpha): diag of H
 
-    targets = torch.arange(y_t.shape[1], device=device)
-    loo_pred = y_t - loo_resid[best, :, targets].T
+    def loo_residuals(i: int, cols=slice(None)) -> torch.Tensor:
+        """(n, target) LOO residuals at alpha ``i``: the training residuals yc − U diag(shrink)
+        Uᵀyc, taken as the part of yc outside U's span plus U diag(1 − shrink) Uᵀyc (no
+        cancellation, so the large product may run in low precision), over 1 − diag H."""
+        resid = (u_low @ (keep_low[i, :, None] * uty_low[:, cols])).to(dtype)
+        resid += outside[:, cols]
+        return resid.div_(1.0 - leverage[:, i, None])
+
+    # one alpha at a time: no (alpha, n, target) array, whose fresh pages cost more than
+    # the arithmetic; the chosen alpha's residuals are recomputed (at most one alpha's work)
+    loo_mse = torch.stack([loo_residuals(i).square_().sum(0) for i in range(len(a))]) / n
+    best = loo_mse.argmin(0)  # (t,)
+    loo_pred = torch.empty_like(y_t)
+    for i in best.unique().tolist():
+        cols = torch.nonzero(best == i).squeeze(1)
+        loo_pred[:, cols] = y_t[:, cols] - loo_residuals(i, cols)
     weights = u @ (uty / (s[:, None] ** 2 + a[best][None, :]))  # coef = Xcᵀ U (S²+α)⁻¹ UᵀY
     coef = (xc_low.T @ weights.to(xc_low.dtype)).to(dtype)
     return RidgeFit(
@@ -92,13 +101,6 @@ def fit_ridge_loo(
         loo_mse=loo_mse.cpu().numpy(),
         loo_predictions=loo_pred.cpu().numpy(),
     )
-
-
-def _per_alpha(u: torch.Tensor, scale: torch.Tensor, uty: torch.Tensor) -> torch.Tensor:
-    """``U diag(scale_a) Uᵀ Y`` for every alpha as one matrix product (no (alpha, n, k) copy)."""
-    n_alphas, k = scale.shape
-    scaled = (scale[:, :, None] * uty[None]).permute(1, 0, 2).reshape(k, -1)  # (k, alpha·t)
-    return (u @ scaled).reshape(len(u), n_alphas, -1).permute(1, 0, 2)
 
 
 def _gram_eigh(xc: torch.Tensor, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -35,7 +35,7 @@ from neuralign.fitting.mappings import MappingSpec
 from neuralign.fitting.metrics import pearson_columns
 from neuralign.fitting.scoring import repetition_mean
 
-TARGET_CHUNK = 2000  # targets fitted at once: bounds memory (alphas × images × targets)
+TARGET_CHUNK = 2000  # targets fitted at once: bounds memory (images × targets arrays)
 
 
 def zscore(x: np.ndarray, train: np.ndarray) -> np.ndarray:

@@ -41,7 +41,7 @@ from neuralign.fitting.alignment.base import (
 from neuralign.fitting.alignment.predictivity import median_r
 from neuralign.fitting.mappings import MappingSpec
 
-TARGET_CHUNK = 256  # units fitted at once: bounds the (alpha, stimulus, unit) LOO arrays
+TARGET_CHUNK = 256  # units fitted at once: bounds the (stimulus, unit) LOO arrays
 
 
 def _ridge(spec: AlignmentSpec) -> MappingSpec:
