@@ -19,11 +19,13 @@ from neuralign.fitting import mappings
 from neuralign.fitting.alignment.base import AlignmentSpec, Layer, Split, UnitStats, resampled_r
 from neuralign.fitting.alignment.kernels import (
     RankedPairs,
+    RDMComparison,
+    SortedRDM,
     centred_block,
     cka,
     correlation_rdm,
     hsic,
-    rdm_spearman,
+    sorted_pairs,
 )
 from neuralign.fitting.alignment.procrustes import (
     angular_distance,
@@ -107,8 +109,8 @@ def test_correlation_rdm_and_weighted_spearman_equal_scipy():
     rdm = correlation_rdm(x @ x.T, x.sum(axis=1), x.shape[1])
     np.testing.assert_allclose(squareform(rdm, checks=False), pdist(x, "correlation"), atol=1e-12)
     other = squareform(pdist(rng.normal(size=(12, 5)), "correlation"))
-    a, b = RankedPairs(rdm), RankedPairs(other)
-    assert rdm_spearman(a, b) == pytest.approx(
+    compare = RDMComparison(RankedPairs.of(rdm), RankedPairs.of(other))
+    assert compare() == pytest.approx(
         stats.spearmanr(squareform(rdm, checks=False), squareform(other))[0], abs=1e-12
     )
     # a resample: stimulus s drawn w_s times; pairs of distinct originals counted w_s * w_t
@@ -117,7 +119,40 @@ def test_correlation_rdm_and_weighted_spearman_equal_scipy():
     i, j = np.triu_indices(12, k=1)
     repeat = (w[i] * w[j]).astype(int)
     expected = stats.spearmanr(np.repeat(rdm[i, j], repeat), np.repeat(other[i, j], repeat))[0]
-    assert rdm_spearman(a, b, w) == pytest.approx(expected, abs=1e-12)
+    assert compare(w) == pytest.approx(expected, abs=1e-12)
+
+
+def test_sorted_pairs_equal_an_argsort():
+    """One sort of packed keys, with the runs whose leading bits tie put in exact order."""
+    rng = np.random.default_rng(6)
+    rdm = squareform(np.round(rng.random(2016), 2) + 1e-12 * rng.random(2016))  # near ties
+    for (i, j), value in {(1, 2): np.nan, (3, 4): -0.0, (0, 5): -1e-17, (0, 6): np.inf}.items():
+        rdm[i, j] = rdm[j, i] = value
+    first, second, values = sorted_pairs(rdm)
+    i, j = np.triu_indices(64, k=1)
+    np.testing.assert_array_equal(values, np.sort(rdm[i, j]))
+    np.testing.assert_array_equal(rdm[first, second], values)
+    assert (first < second).all() and len(np.unique(first * 64 + second)) == len(i)
+
+
+@pytest.mark.parametrize("size", [7, 20])  # a small subset is sorted, a large one filtered
+def test_ranked_pairs_of_a_subset_equal_those_of_its_block(size):
+    rng = np.random.default_rng(5)
+    rdm = squareform(np.round(rng.random(276), 1))  # 24 stimuli, many tied pairs
+    rdm[3, 5] = rdm[5, 3] = np.nan
+    other = squareform(pdist(rng.normal(size=(24, 4)), "correlation"))
+    rows = rng.permutation(24)[:size]  # in no particular order
+    block, ranked = RankedPairs.of(rdm[np.ix_(rows, rows)]), SortedRDM(rdm).ranked(rows)
+    partner = RankedPairs.of(other[np.ix_(rows, rows)])
+    w = np.bincount(rng.integers(0, size, size), minlength=size).astype(float)
+    i, j = np.triu_indices(size, k=1)
+    repeat = (w[i] * w[j] * np.isfinite(rdm[rows[i], rows[j]])).astype(int)
+    expected = stats.spearmanr(
+        np.repeat(rdm[rows[i], rows[j]], repeat), np.repeat(other[rows[i], rows[j]], repeat)
+    )[0]
+    for ranks in (block, ranked):
+        assert RDMComparison(ranks, partner)(w) == pytest.approx(expected, abs=1e-12)
+        assert RDMComparison(partner, ranks)(w) == pytest.approx(expected, abs=1e-12)
 
 
 @pytest.mark.parametrize("p,q", [(30, 12), (12, 30), (40, 8), (9, 9)])
@@ -400,6 +435,22 @@ def test_bad_requests_are_explained(scored):
     holes[3, 5] = np.nan
     with pytest.raises(ValueError, match="no repetition"):
         score_alignment(features, holes, objects, ["cka"], spec)
+
+
+@pytest.mark.parametrize("metric", ["cka", "rsa", "procrustes"])
+def test_a_float32_gram_matrix_moves_the_kernel_metrics_by_under_1e_6(metric, invariance_problem):
+    """Under ``ridge_precision: mixed`` the layer's Gram matrix is a float32 product; its
+    features are centred first, so a large mean (as ReLU units have) costs no precision."""
+    x, y, split, spec = invariance_problem
+    x = x + 100.0 * np.random.default_rng(13).random(x.shape[1])
+    double, single = (
+        METRICS[metric].score(Layer(x, t), neural(y), split, spec) for t in (np.float64, np.float32)
+    )
+    pick = np.random.default_rng(14).integers(0, len(split.test), (5, len(split.test)))
+    assert single.train == pytest.approx(double.train, abs=1e-6)
+    np.testing.assert_allclose(single.test(pick), double.test(pick), rtol=0, atol=1e-6)
+    rdm = Layer(x).sorted_rdm.matrix
+    np.testing.assert_allclose(squareform(rdm, checks=False), pdist(x, "correlation"), atol=1e-9)
 
 
 def test_centred_block_equals_centring_the_features():

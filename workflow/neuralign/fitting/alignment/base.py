@@ -16,7 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
-from neuralign.fitting.alignment.kernels import RankedPairs, correlation_rdm
+from neuralign.fitting.alignment.kernels import RankedPairs, SortedRDM, correlation_rdm
 from neuralign.fitting.mappings import MAPPING_OPTIONS, MappingSpec
 from neuralign.fitting.metrics import pearson_columns, spearman_brown
 from neuralign.fitting.rsa import rdm
@@ -62,17 +62,34 @@ class AlignmentSpec:
 @dataclass
 class Layer:
     """One layer's features (stimulus, feature) over all stimuli; the Gram matrix and RDM
-    are computed on first use and shared by every split."""
+    are computed on first use and shared by every split. ``gram_dtype``: precision of the
+    Gram matrix product (``np.float32`` under ``ridge_precision: mixed``)."""
 
     features: np.ndarray
+    gram_dtype: type = np.float64
+
+    @cached_property
+    def mean(self) -> np.ndarray:
+        return self.features.mean(axis=0)
 
     @cached_property
     def gram(self) -> np.ndarray:
-        return self.features @ self.features.T
+        """``(x_i − μ)·(x_j − μ)``, μ the mean over all stimuli. Every metric centres it on
+        a set of stimuli, which this shift leaves unchanged; without μ's share the product
+        loses no precision to that centring, even in float32."""
+        shape = self.features.shape
+        centred = np.subtract(
+            self.features, self.mean, out=np.empty(shape, self.gram_dtype), casting="same_kind"
+        )
+        return (centred @ centred.T).astype(np.float64, copy=False)
 
     @cached_property
-    def rdm(self) -> np.ndarray:
-        return correlation_rdm(self.gram, self.features.sum(axis=1), self.features.shape[1])
+    def sorted_rdm(self) -> SortedRDM:
+        mu = self.mean
+        shift = self.features @ mu - mu @ mu  # (x_i − μ)·μ
+        raw = self.gram + shift[:, None] + shift[None, :] + mu @ mu  # x_i·x_j
+        rdm = correlation_rdm(raw, self.features.sum(axis=1), self.features.shape[1])
+        return SortedRDM(rdm)
 
     def units(self, max_units: int, seed: int, multiple_of: int = 1) -> np.ndarray:
         """A seeded subset of at most ``max_units`` units (all when fewer), sorted; its size
@@ -101,14 +118,14 @@ class Neural:
         return self.targets @ self.targets.T
 
     @cached_property
-    def rdm(self) -> np.ndarray:
-        return rdm(self.targets)
+    def sorted_rdm(self) -> SortedRDM:
+        return SortedRDM(rdm(self.targets))
 
     def ranked_pairs(self, rows: np.ndarray) -> RankedPairs:
         """The sorted RDM pairs of the stimuli ``rows`` (computed once per stimulus set)."""
         key = np.asarray(rows).tobytes()
         if key not in self._ranked:
-            self._ranked[key] = RankedPairs(self.rdm[np.ix_(rows, rows)])
+            self._ranked[key] = self.sorted_rdm.ranked(rows)
         return self._ranked[key]
 
 

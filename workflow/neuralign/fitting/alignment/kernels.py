@@ -102,46 +102,117 @@ def correlation_rdm(gram: np.ndarray, row_sums: np.ndarray, n_features: int) -> 
         return 1.0 - cov / np.outer(sd, sd)
 
 
+def sorted_pairs(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs i < j of a symmetric matrix in ascending order of their values: (i, j,
+    value), NaN at an end. One sort of 64-bit integers, each a value's leading bits (as an
+    integer that orders like the float) above the pair's two indices, instead of a several
+    times slower argsort; runs of pairs whose leading bits tie are then put in exact order."""
+    n = len(matrix)
+    width = np.uint64(max(1, (n - 1).bit_length()))  # bits of a stimulus index
+    first, second = np.triu_indices(n, k=1)
+    bits = np.asarray(matrix, dtype=np.float64)[first, second].view(np.uint64)
+    key = bits ^ ((np.uint64(0) - (bits >> np.uint64(63))) | np.uint64(1 << 63))
+    key >>= 2 * width
+    key <<= 2 * width
+    key |= first.astype(np.uint64) << width
+    key |= second.astype(np.uint64)
+    key.sort()
+    mask = (np.uint64(1) << width) - np.uint64(1)
+    first = ((key >> width) & mask).astype(np.int64)
+    second = (key & mask).astype(np.int64)
+    values = matrix[first, second]
+    key >>= 2 * width
+    tie = key[1:] == key[:-1]
+    if tie.any():
+        inside = np.flatnonzero(np.append(tie, False) | np.insert(tie, 0, False))
+        run = np.cumsum(np.insert(~tie, 0, True))[inside]
+        exact = inside[np.lexsort((values[inside], run))]
+        first[inside], second[inside], values[inside] = first[exact], second[exact], values[exact]
+    return first, second, values
+
+
 class RankedPairs:
-    """The dissimilarities of all pairs of a stimulus set, sorted once, so that Spearman's
-    r over any resample of the stimuli (a pair (s, t) of distinct originals counted
-    w_s · w_t times) costs one pass over the pairs instead of a sort."""
+    """The dissimilarities of all pairs of a stimulus set, sorted once (pair p is the p-th of
+    ``np.triu_indices(n, 1)``), so that Spearman's r over any resample of the stimuli costs
+    passes over the pairs instead of a sort (``RDMComparison``)."""
+
+    def __init__(self, n: int, first: np.ndarray, second: np.ndarray, ordered: np.ndarray):
+        """Pairs (``first[k]`` < ``second[k]``) of ``n`` stimuli in ascending order of their
+        dissimilarities ``ordered`` (``of`` sorts a matrix's pairs)."""
+        self.n = n
+        self.stimuli = (first, second)
+        self.order = first * (2 * n - first - 1) // 2 + second - first - 1  # pair indices
+        self.valid = np.isfinite(ordered)  # in sorted order, as every array here
+        self.group = np.concatenate([[0], np.cumsum(ordered[1:] != ordered[:-1])])
+        self.tied = len(ordered) > 0 and self.group[-1] < len(ordered) - 1
+
+    @classmethod
+    def of(cls, matrix: np.ndarray) -> RankedPairs:
+        """The ranked pairs of a dissimilarity matrix."""
+        return cls(len(matrix), *sorted_pairs(matrix))
+
+    def centred_ranks(self, weights: np.ndarray) -> np.ndarray:
+        """Mid-ranks of the pairs (ties averaged) in the multiset where pair k counts
+        ``weights[k]`` times, minus their weighted mean, (W + 1) / 2 for a total weight W."""
+        half_total = 0.5 * weights.sum()
+        if self.tied:
+            in_group = np.bincount(self.group, weights=weights)
+            return (np.cumsum(in_group) - 0.5 * in_group - half_total)[self.group]
+        centred = np.cumsum(weights)  # every pair is its own group
+        centred -= 0.5 * weights + half_total
+        return centred
+
+
+class RDMComparison:
+    """Spearman's r between two RDMs of the same stimuli over the pairs of distinct stimuli
+    of a resample, a pair (s, t) of distinct originals counted w_s · w_t times: the weighted
+    Pearson r of their centred mid-ranks. Works in ``x``'s order of the pairs, with the
+    permutations to and from ``y``'s computed once for every resample."""
+
+    def __init__(self, x: RankedPairs, y: RankedPairs):
+        self.x, self.y = x, y
+        where_in_y = np.empty(len(y.order), dtype=np.int64)
+        where_in_y[y.order] = np.arange(len(y.order))
+        self.to_y = where_in_y[x.order]  # y's position of each pair, in x's order
+        self.to_x = np.empty_like(self.to_y)
+        self.to_x[self.to_y] = np.arange(len(self.to_y))
+        self.valid = x.valid & y.valid[self.to_y]
+
+    def __call__(self, weights: np.ndarray | None = None) -> float:
+        """Spearman's r for stimulus multiplicities ``weights`` (all pairs once when None)."""
+        if weights is None:
+            pairs = self.valid.astype(np.float64)
+        else:
+            w = np.asarray(weights, dtype=np.float64)
+            first, second = self.x.stimuli
+            pairs = w[first] * w[second] * self.valid
+        a = self.x.centred_ranks(pairs)
+        b = self.y.centred_ranks(pairs[self.to_x])[self.to_y]
+        weighted = pairs * a
+        denominator = np.sqrt((weighted @ a) * ((pairs * b) @ b))
+        return float((weighted @ b) / denominator) if denominator > 0 else np.nan
+
+
+class SortedRDM:
+    """All pairs of an RDM sorted once (on first use): the ranked pairs of any large subset
+    of its stimuli then come from one pass over that order instead of a sort of their own,
+    which pays off as soon as two splits' training stimuli are ranked."""
 
     def __init__(self, matrix: np.ndarray):
-        self.n = matrix.shape[0]
-        self.first, self.second = np.triu_indices(matrix.shape[0], k=1)
-        values = matrix[self.first, self.second]
-        self.valid = np.isfinite(values)
-        self.order = np.argsort(values)  # ties share a mid-rank: no stable sort needed
-        ordered = values[self.order]
-        self.group = np.concatenate([[0], np.cumsum(ordered[1:] != ordered[:-1])])
+        self.matrix = matrix
+        self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def pair_weights(self, weights: np.ndarray) -> np.ndarray:
-        """Multiplicity of each pair in a resample with stimulus ``weights``."""
-        return weights[self.first] * weights[self.second] * self.valid
-
-    def ranks(self, pair_weights: np.ndarray) -> np.ndarray:
-        """Mid-ranks of the pairs within the weighted multiset (1-based, ties averaged)."""
-        in_group = np.bincount(self.group, weights=pair_weights[self.order])
-        mid = np.cumsum(in_group) - in_group + (in_group + 1) / 2
-        ranks = np.empty(len(pair_weights))
-        ranks[self.order] = mid[self.group]
-        return ranks
-
-
-def weighted_pearson(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> float:
-    """Pearson r of ``a`` and ``b`` with each element counted ``weights`` times."""
-    keep = weights > 0
-    a, b, w = a[keep], b[keep], weights[keep]
-    a = a - np.average(a, weights=w)
-    b = b - np.average(b, weights=w)
-    denominator = np.sqrt((w * a * a).sum() * (w * b * b).sum())
-    return float((w * a * b).sum() / denominator) if denominator > 0 else np.nan
-
-
-def rdm_spearman(x: RankedPairs, y: RankedPairs, weights: np.ndarray | None = None) -> float:
-    """Spearman's r between two RDMs of the same stimuli over the pairs of distinct stimuli
-    of a resample (stimulus multiplicities ``weights``; all pairs once when None)."""
-    w = np.ones(x.n) if weights is None else np.asarray(weights, dtype=np.float64)
-    pairs = x.pair_weights(w) * y.valid
-    return weighted_pearson(x.ranks(pairs), y.ranks(pairs), pairs)
+    def ranked(self, rows: np.ndarray) -> RankedPairs:
+        """``RankedPairs`` of ``matrix[np.ix_(rows, rows)]``."""
+        n, m = len(self.matrix), len(rows)
+        if 2 * m < n:  # a small subset: sorting its own pairs is cheaper
+            return RankedPairs.of(self.matrix[np.ix_(rows, rows)])
+        if self._sorted is None:
+            self._sorted = sorted_pairs(self.matrix)
+        first, second, values = self._sorted
+        position = np.full(n, -1, dtype=np.int64)
+        position[rows] = np.arange(m)
+        i, j = position[first], position[second]
+        keep = (i >= 0) & (j >= 0)
+        i, j = i[keep], j[keep]
+        return RankedPairs(m, np.minimum(i, j), np.maximum(i, j), values[keep])

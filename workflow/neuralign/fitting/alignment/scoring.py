@@ -145,6 +145,7 @@ def score_alignment(
     _check_ceilings(ceilings, metrics, spec, n_stimuli)
     splits = alignment_splits(n_stimuli, strata, spec)
     layers = list(features)
+    gram_dtype = np.float32 if spec.mapping.ridge_precision == "mixed" else np.float64
     shape = (len(metrics), len(layers), len(splits))
     train_value, value = np.empty(shape), np.empty(shape)
     scored = np.empty(shape, dtype=object)
@@ -152,7 +153,7 @@ def score_alignment(
         x = np.asarray(features[name], dtype=np.float64)
         if x.shape[0] != n_stimuli or x.ndim != 2:
             raise ValueError(f"layer {name!r}: features {x.shape} for {n_stimuli} stimuli")
-        layer = Layer(x)
+        layer = Layer(x, gram_dtype)
         for mi, metric in enumerate(metrics):
             for si, split in enumerate(splits):
                 result = METRICS[metric].score(layer, neural, split, spec)

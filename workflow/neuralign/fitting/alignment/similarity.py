@@ -33,7 +33,13 @@ from neuralign.fitting.alignment.base import (
     Split,
     per_resample,
 )
-from neuralign.fitting.alignment.kernels import RankedPairs, centred_block, cka, hsic, rdm_spearman
+from neuralign.fitting.alignment.kernels import (
+    RankedPairs,
+    RDMComparison,
+    centred_block,
+    cka,
+    hsic,
+)
 from neuralign.fitting.metrics import spearman_brown
 from neuralign.fitting.rsa import rdm
 
@@ -65,15 +71,12 @@ def score_cka(layer: Layer, neural: Neural, split: Split, spec: AlignmentSpec) -
 
 def score_rsa(layer: Layer, neural: Neural, split: Split, spec: AlignmentSpec) -> Scored:
     """Spearman's r between model and neural RDMs on the held-out stimuli (module doc)."""
-    train, test = (np.ix_(rows, rows) for rows in (split.train, split.test))
-    value = rdm_spearman(RankedPairs(layer.rdm[train]), neural.ranked_pairs(split.train))
-    held_model, held_brain = RankedPairs(layer.rdm[test]), neural.ranked_pairs(split.test)
+    ranked = layer.sorted_rdm.ranked
+    value = RDMComparison(ranked(split.train), neural.ranked_pairs(split.train))()
+    held = RDMComparison(ranked(split.test), neural.ranked_pairs(split.test))
     n_test = len(split.test)
     return Scored(
-        train=value,
-        test=per_resample(
-            lambda pick: rdm_spearman(held_model, held_brain, np.bincount(pick, minlength=n_test))
-        ),
+        train=value, test=per_resample(lambda pick: held(np.bincount(pick, minlength=n_test)))
     )
 
 
@@ -105,13 +108,14 @@ def ceiling_cka(neural: Neural, split: Split, spec: AlignmentSpec):
 def ceiling_rsa(neural: Neural, split: Split, spec: AlignmentSpec):
     """√(SB(r̄(RDM_A, RDM_B))) on the resampled held-out stimuli (module doc)."""
     first, second, complete = _complete_test_halves(neural, split)
-    ranked = [
-        (RankedPairs(rdm(a)), RankedPairs(rdm(b))) for a, b in zip(first, second, strict=True)
+    halves = [
+        RDMComparison(RankedPairs.of(rdm(a)), RankedPairs.of(rdm(b)))
+        for a, b in zip(first, second, strict=True)
     ]
 
     def ceiling(pick: np.ndarray) -> float:
         weights = np.bincount(pick[complete[pick]], minlength=len(complete))
-        r = np.mean([rdm_spearman(a, b, weights) for a, b in ranked])
+        r = np.mean([compare(weights) for compare in halves])
         return float(np.sqrt(max(spearman_brown(r), 0.0)))
 
     return per_resample(ceiling)
