@@ -1,9 +1,11 @@
 """Stimulus-by-stimulus (Gram) computations: unbiased HSIC and CKA, correlation RDMs.
 
-Every kernel metric of a layer works from one Gram matrix ``K = X Xᵀ`` over all stimuli
-(computed once per layer and shared by every split): the blocks of a split, centred on the
-training stimuli' mean, give PCA scores (Procrustes), the linear-kernel HSIC (CKA) and the
-correlation-distance RDM (RSA) without touching the features again.
+Every kernel metric of a layer works from one Gram matrix ``K = X Xᵀ`` over all stimuli, X
+centred on its mean over them (computed once per layer and shared by every split): the
+blocks of a split, centred on the training stimuli' mean, give PCA scores (Procrustes) and
+the linear-kernel HSIC (CKA), and with the mean's share added back the correlation-distance
+RDM (RSA), without touching the features again. RSA ranks an RDM's pairs with one sort
+(``sorted_pairs``) and compares rankings over resamples without sorting again.
 
 Unbiased HSIC (Song et al. 2012, JMLR 13:1393, eq. 5) is the U-statistic of
 ``HSIC = E[k_ij l_ij] + E[k_ij] E[l_qr] − 2 E[k_ij l_iq]`` over distinct stimuli i, j, q, r:
@@ -107,10 +109,11 @@ def sorted_pairs(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     value), NaN at an end. One sort of 64-bit integers, each a value's leading bits (as an
     integer that orders like the float) above the pair's two indices, instead of a several
     times slower argsort; runs of pairs whose leading bits tie are then put in exact order."""
+    matrix = np.asarray(matrix, dtype=np.float64)
     n = len(matrix)
     width = np.uint64(max(1, (n - 1).bit_length()))  # bits of a stimulus index
     first, second = np.triu_indices(n, k=1)
-    bits = np.asarray(matrix, dtype=np.float64)[first, second].view(np.uint64)
+    bits = matrix[first, second].view(np.uint64)
     key = bits ^ ((np.uint64(0) - (bits >> np.uint64(63))) | np.uint64(1 << 63))
     key >>= 2 * width
     key <<= 2 * width
