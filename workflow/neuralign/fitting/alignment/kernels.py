@@ -142,7 +142,6 @@ class RankedPairs:
     def __init__(self, n: int, first: np.ndarray, second: np.ndarray, ordered: np.ndarray):
         """Pairs (``first[k]`` < ``second[k]``) of ``n`` stimuli in ascending order of their
         dissimilarities ``ordered`` (``of`` sorts a matrix's pairs)."""
-        self.n = n
         self.stimuli = (first, second)
         self.order = first * (2 * n - first - 1) // 2 + second - first - 1  # pair indices
         self.valid = np.isfinite(ordered)  # in sorted order, as every array here
