@@ -20,7 +20,6 @@ from neuralign.fitting.alignment.base import AlignmentSpec, Layer, Split, UnitSt
 from neuralign.fitting.alignment.kernels import (
     RankedPairs,
     RDMComparison,
-    SortedRDM,
     centred_block,
     cka,
     correlation_rdm,
@@ -135,24 +134,28 @@ def test_sorted_pairs_equal_an_argsort():
     assert (first < second).all() and len(np.unique(first * 64 + second)) == len(i)
 
 
-@pytest.mark.parametrize("size", [7, 20])  # a small subset is sorted, a large one filtered
-def test_ranked_pairs_of_a_subset_equal_those_of_its_block(size):
+def test_a_weighting_of_all_pairs_equals_the_ranked_pairs_of_a_subset():
+    """A split's training pairs are a 0/1 weighting of the pairs of all stimuli, ranked once."""
     rng = np.random.default_rng(5)
     rdm = squareform(np.round(rng.random(276), 1))  # 24 stimuli, many tied pairs
     rdm[3, 5] = rdm[5, 3] = np.nan
     other = squareform(pdist(rng.normal(size=(24, 4)), "correlation"))
-    rows = rng.permutation(24)[:size]  # in no particular order
-    block, ranked = RankedPairs.of(rdm[np.ix_(rows, rows)]), SortedRDM(rdm).ranked(rows)
-    partner = RankedPairs.of(other[np.ix_(rows, rows)])
-    w = np.bincount(rng.integers(0, size, size), minlength=size).astype(float)
-    i, j = np.triu_indices(size, k=1)
+    rows = rng.permutation(24)[:20]  # in no particular order
+    w = np.bincount(rng.integers(0, 20, 20), minlength=20).astype(float)
+    i, j = np.triu_indices(20, k=1)
     repeat = (w[i] * w[j] * np.isfinite(rdm[rows[i], rows[j]])).astype(int)
     expected = stats.spearmanr(
         np.repeat(rdm[rows[i], rows[j]], repeat), np.repeat(other[rows[i], rows[j]], repeat)
     )[0]
-    for ranks in (block, ranked):
-        assert RDMComparison(ranks, partner)(w) == pytest.approx(expected, abs=1e-12)
-        assert RDMComparison(partner, ranks)(w) == pytest.approx(expected, abs=1e-12)
+    block = RDMComparison(
+        RankedPairs.of(rdm[np.ix_(rows, rows)]), RankedPairs.of(other[np.ix_(rows, rows)])
+    )
+    weights = np.zeros(24)
+    weights[rows] = w
+    assert block(w) == pytest.approx(expected, abs=1e-12)
+    for x, y in ((rdm, other), (other, rdm)):
+        compare = RDMComparison(RankedPairs.of(x), RankedPairs.of(y))
+        assert compare(weights) == pytest.approx(expected, abs=1e-12)
 
 
 @pytest.mark.parametrize("p,q", [(30, 12), (12, 30), (40, 8), (9, 9)])
@@ -437,19 +440,22 @@ def test_bad_requests_are_explained(scored):
         score_alignment(features, holes, objects, ["cka"], spec)
 
 
+@pytest.mark.parametrize("n_features", [24, 150])  # fewer or more than training stimuli
 @pytest.mark.parametrize("metric", ["cka", "rsa", "procrustes"])
-def test_a_float32_gram_matrix_moves_the_kernel_metrics_by_under_1e_6(metric, invariance_problem):
-    """Under ``ridge_precision: mixed`` the layer's Gram matrix is a float32 product; its
-    features are centred first, so a large mean (as ReLU units have) costs no precision."""
-    x, y, split, spec = invariance_problem
-    x = x + 100.0 * np.random.default_rng(13).random(x.shape[1])
+def test_a_float32_gram_matrix_moves_the_kernel_metrics_by_under_1e_6(metric, n_features):
+    """Under ``ridge_precision: mixed`` the layer's Gram matrix is a float32 product (and
+    Procrustes' PCA a float32 decomposition); the features are centred first, so a large mean
+    (as ReLU units have) costs no precision."""
+    x, y = correlated(90, n_features, 8, seed=12, noise=0.7)
+    split, spec = split_of(90, 30), AlignmentSpec(max_units=24)
+    x = np.maximum(x, -0.5) + 100.0 * np.random.default_rng(13).random(x.shape[1])
     double, single = (
         METRICS[metric].score(Layer(x, t), neural(y), split, spec) for t in (np.float64, np.float32)
     )
     pick = np.random.default_rng(14).integers(0, len(split.test), (5, len(split.test)))
     assert single.train == pytest.approx(double.train, abs=1e-6)
     np.testing.assert_allclose(single.test(pick), double.test(pick), rtol=0, atol=1e-6)
-    rdm = Layer(x).sorted_rdm.matrix
+    rdm = Layer(x).rdm
     np.testing.assert_allclose(squareform(rdm, checks=False), pdist(x, "correlation"), atol=1e-9)
 
 

@@ -16,10 +16,10 @@ from functools import cached_property
 
 import numpy as np
 
-from neuralign.fitting.alignment.kernels import RankedPairs, SortedRDM, correlation_rdm
+from neuralign.fitting import rsa
+from neuralign.fitting.alignment.kernels import RankedPairs, RDMComparison, correlation_rdm
 from neuralign.fitting.mappings import MAPPING_OPTIONS, MappingSpec
 from neuralign.fitting.metrics import pearson_columns, spearman_brown
-from neuralign.fitting.rsa import rdm
 
 Evaluation = Callable[[np.ndarray], float]
 
@@ -67,6 +67,7 @@ class Layer:
 
     features: np.ndarray
     gram_dtype: type = np.float64
+    _compared: tuple = field(default=(None, None), repr=False)
 
     @cached_property
     def mean(self) -> np.ndarray:
@@ -84,12 +85,24 @@ class Layer:
         return (centred @ centred.T).astype(np.float64, copy=False)
 
     @cached_property
-    def sorted_rdm(self) -> SortedRDM:
+    def rdm(self) -> np.ndarray:
+        """1 − Pearson r between the stimuli's feature vectors (``rsa.rdm``), from ``gram``."""
         mu = self.mean
-        shift = self.features @ mu - mu @ mu  # (x_i − μ)·μ
-        raw = self.gram + shift[:, None] + shift[None, :] + mu @ mu  # x_i·x_j
-        rdm = correlation_rdm(raw, self.features.sum(axis=1), self.features.shape[1])
-        return SortedRDM(rdm)
+        offsets = self.features @ mu - mu @ mu / 2  # x_i·x_j = gram_ij + offsets_i + offsets_j
+        return correlation_rdm(
+            self.gram, self.features.sum(axis=1), self.features.shape[1], offsets
+        )
+
+    @cached_property
+    def ranked(self) -> RankedPairs:
+        """The pairs of all stimuli, ranked once; a split's training pairs are a weighting."""
+        return RankedPairs.of(self.rdm)
+
+    def compared_with(self, neural: Neural) -> RDMComparison:
+        """This layer's ranked pairs against the neural ones, all stimuli (built once)."""
+        if self._compared[0] is not neural:
+            self._compared = (neural, RDMComparison(self.ranked, neural.ranked))
+        return self._compared[1]
 
     def units(self, max_units: int, seed: int, multiple_of: int = 1) -> np.ndarray:
         """A seeded subset of at most ``max_units`` units (all when fewer), sorted; its size
@@ -118,14 +131,19 @@ class Neural:
         return self.targets @ self.targets.T
 
     @cached_property
-    def sorted_rdm(self) -> SortedRDM:
-        return SortedRDM(rdm(self.targets))
+    def rdm(self) -> np.ndarray:
+        return rsa.rdm(self.targets)
+
+    @cached_property
+    def ranked(self) -> RankedPairs:
+        """The pairs of all stimuli, ranked once."""
+        return RankedPairs.of(self.rdm)
 
     def ranked_pairs(self, rows: np.ndarray) -> RankedPairs:
-        """The sorted RDM pairs of the stimuli ``rows`` (computed once per stimulus set)."""
+        """The ranked RDM pairs of the stimuli ``rows`` (computed once per stimulus set)."""
         key = np.asarray(rows).tobytes()
         if key not in self._ranked:
-            self._ranked[key] = self.sorted_rdm.ranked(rows)
+            self._ranked[key] = RankedPairs.of(self.rdm[np.ix_(rows, rows)])
         return self._ranked[key]
 
 

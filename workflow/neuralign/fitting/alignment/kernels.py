@@ -5,7 +5,8 @@ centred on its mean over them (computed once per layer and shared by every split
 blocks of a split, centred on the training stimuli' mean, give PCA scores (Procrustes) and
 the linear-kernel HSIC (CKA), and with the mean's share added back the correlation-distance
 RDM (RSA), without touching the features again. RSA ranks an RDM's pairs with one sort
-(``sorted_pairs``) and compares rankings over resamples without sorting again.
+(``sorted_pairs``) and compares rankings over resamples, or over the training stimuli of a
+split (weight 1, the others 0), without sorting again.
 
 Unbiased HSIC (Song et al. 2012, JMLR 13:1393, eq. 5) is the U-statistic of
 ``HSIC = E[k_ij l_ij] + E[k_ij] E[l_qr] − 2 E[k_ij l_iq]`` over distinct stimuli i, j, q, r:
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+RDM_BLOCK = 256  # rows of an RDM computed at once
+
 
 def centred_block(gram: np.ndarray, rows, cols, reference) -> np.ndarray:
     """``(x_r − μ)·(x_c − μ)`` for stimuli ``rows`` × ``cols`` from the Gram matrix of all
@@ -37,9 +40,16 @@ def centred_block(gram: np.ndarray, rows, cols, reference) -> np.ndarray:
     return block
 
 
-def _u_sums(k: np.ndarray, m: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
+def _u_sums(k: np.ndarray, m: np.ndarray, w: np.ndarray | None) -> tuple[float, float, float]:
     """Weighted sums of k_ij m_ij (pairs), k_ij m_iq (triples) and k_ij m_qr (quadruples)
-    over tuples of distinct indices; ``k`` and ``m`` have zero diagonals."""
+    over tuples of distinct indices; ``k`` and ``m`` have zero diagonals. Unit weights
+    (``w`` None) need only ``Σ k∘m`` and the row sums: no product matrix."""
+    if w is None:
+        pairs = float(np.vdot(k, m))
+        row_k, row_m = k.sum(axis=1), m.sum(axis=1)  # Gram matrices are symmetric
+        triples = float(row_k @ row_m) - pairs
+        return pairs, triples, float(row_k.sum() * row_m.sum()) - 4 * triples - 2 * pairs
+
     km = k * m
 
     def pairs(a, b):  # Σ_{i≠j} a_i b_j k_ij m_ij
@@ -64,68 +74,110 @@ def _u_counts(w: np.ndarray) -> tuple[float, float, float]:
     return pairs, triples, quads
 
 
-def _zero_diagonal(k: np.ndarray) -> np.ndarray:
-    k = k.copy()
-    np.fill_diagonal(k, 0.0)
-    return k
+def _zero_diagonals(overwrite: bool, *grams: np.ndarray) -> list[np.ndarray]:
+    """The Gram matrices with zero diagonals: copies, or the matrices themselves."""
+    grams = [g if overwrite else g.copy() for g in grams]
+    for g in grams:
+        np.fill_diagonal(g, 0.0)
+    return grams
 
 
-def _hsic(k: np.ndarray, m: np.ndarray, w: np.ndarray) -> float:
-    """``hsic`` of Gram matrices whose diagonals are already zero."""
-    if np.count_nonzero(w) < 4:
+def _hsic(k: np.ndarray, m: np.ndarray, w: np.ndarray | None) -> float:
+    """``hsic`` of Gram matrices whose diagonals are already zero (``w`` None: unit weights)."""
+    counted = np.ones(len(k)) if w is None else w
+    if np.count_nonzero(counted) < 4:
         return np.nan
     a, c, b = _u_sums(k, m, w)
-    count_a, count_c, count_b = _u_counts(w)
+    count_a, count_c, count_b = _u_counts(counted)
     return float(a / count_a + b / count_b - 2 * c / count_c)
 
 
-def hsic(k: np.ndarray, m: np.ndarray, weights: np.ndarray | None = None) -> float:
+def _weights(weights: np.ndarray | None) -> np.ndarray | None:
+    return None if weights is None else np.asarray(weights, dtype=np.float64)
+
+
+def hsic(
+    k: np.ndarray, m: np.ndarray, weights: np.ndarray | None = None, overwrite: bool = False
+) -> float:
     """Unbiased HSIC of two (linear-kernel) Gram matrices over the same stimuli (module doc);
-    ``weights``: integer multiplicity of each stimulus (a bootstrap resample)."""
-    w = np.ones(len(k)) if weights is None else np.asarray(weights, dtype=np.float64)
-    return _hsic(_zero_diagonal(k), _zero_diagonal(m), w)
+    ``weights``: integer multiplicity of each stimulus (a bootstrap resample); ``overwrite``:
+    ``k`` and ``m`` may be changed (their diagonals zeroed) instead of copied."""
+    return _hsic(*_zero_diagonals(overwrite, k, m), _weights(weights))
 
 
-def cka(k: np.ndarray, m: np.ndarray, weights: np.ndarray | None = None) -> float:
+def cka(
+    k: np.ndarray, m: np.ndarray, weights: np.ndarray | None = None, overwrite: bool = False
+) -> float:
     """Linear CKA with unbiased HSIC (Kornblith et al. 2019 with Song et al.'s estimator) of
-    the Gram matrices ``k`` and ``m`` of two representations of the same stimuli."""
-    w = np.ones(len(k)) if weights is None else np.asarray(weights, dtype=np.float64)
-    k, m = _zero_diagonal(k), _zero_diagonal(m)
+    the Gram matrices ``k`` and ``m`` of two representations of the same stimuli (``weights``
+    and ``overwrite`` as in ``hsic``)."""
+    w = _weights(weights)
+    k, m = _zero_diagonals(overwrite, k, m)
     denominator = _hsic(k, k, w) * _hsic(m, m, w)
     return float(_hsic(k, m, w) / np.sqrt(denominator)) if denominator > 0 else np.nan
 
 
-def correlation_rdm(gram: np.ndarray, row_sums: np.ndarray, n_features: int) -> np.ndarray:
-    """1 − Pearson r between the stimuli's feature vectors, from their Gram matrix and the
-    sums of their features (the same matrix as ``rsa.rdm`` on the features)."""
-    cov = gram - np.outer(row_sums, row_sums) / n_features
-    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+def correlation_rdm(
+    gram: np.ndarray, row_sums: np.ndarray, n_features: int, offsets: np.ndarray | None = None
+) -> np.ndarray:
+    """1 − Pearson r between the stimuli's feature vectors, from their Gram matrix
+    ``x_i·x_j = gram_ij + offsets_i + offsets_j`` and the sums of their features (the same
+    matrix as ``rsa.rdm`` on the features); computed a block of rows at a time, so that the
+    only full-size array is the result."""
+    offsets = np.zeros(len(gram)) if offsets is None else offsets
+    scaled = row_sums / np.sqrt(n_features)
+    variance = np.diag(gram) + 2 * offsets - scaled**2
+    sd = np.sqrt(np.clip(variance, 0.0, None))
+    out = np.empty(gram.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return 1.0 - cov / np.outer(sd, sd)
+        for start in range(0, len(gram), RDM_BLOCK):
+            rows = slice(start, start + RDM_BLOCK)
+            block = gram[rows] + offsets[rows, None]
+            block += offsets[None, :]
+            block -= np.outer(scaled[rows], scaled)
+            block /= sd[rows, None]
+            block /= sd[None, :]
+            np.subtract(1.0, block, out=out[rows])
+    return out
 
 
 def sorted_pairs(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pairs i < j of a symmetric matrix in ascending order of their values: (i, j,
     value), NaN at an end. One sort of 64-bit integers, each a value's leading bits (as an
     integer that orders like the float) above the pair's two indices, instead of a several
-    times slower argsort; runs of pairs whose leading bits tie are then put in exact order."""
-    matrix = np.asarray(matrix, dtype=np.float64)
+    times slower argsort; runs of pairs whose leading bits tie are then put in exact order.
+    The keys are written a row at a time, in place: no other array of every pair is made
+    before the sort."""
+    matrix = np.ascontiguousarray(matrix, dtype=np.float64)
     n = len(matrix)
-    width = np.uint64(max(1, (n - 1).bit_length()))  # bits of a stimulus index
-    first, second = np.triu_indices(n, k=1)
-    bits = matrix[first, second].view(np.uint64)
-    key = bits ^ ((np.uint64(0) - (bits >> np.uint64(63))) | np.uint64(1 << 63))
-    key >>= 2 * width
-    key <<= 2 * width
-    key |= first.astype(np.uint64) << width
-    key |= second.astype(np.uint64)
+    width = max(1, (n - 1).bit_length())  # bits of a stimulus index
+    low = np.uint64(2 * width)
+    columns = np.arange(n, dtype=np.uint64)
+    key = np.empty(n * (n - 1) // 2, dtype=np.uint64)
+    start = 0
+    for i in range(n - 1):
+        bits = matrix[i, i + 1 :].view(np.uint64)
+        row = key[start : start + len(bits)]
+        start += len(bits)
+        np.right_shift(bits, np.uint64(63), out=row)  # the sign bit: flip all bits of a
+        np.subtract(np.uint64(0), row, out=row)  # negative value, only the sign of a
+        np.bitwise_or(row, np.uint64(1 << 63), out=row)  # positive one
+        np.bitwise_xor(row, bits, out=row)
+        row >>= low
+        row <<= low
+        row |= np.uint64(i << width)
+        row |= columns[i + 1 :]
     key.sort()
-    mask = (np.uint64(1) << width) - np.uint64(1)
-    first = ((key >> width) & mask).astype(np.int64)
-    second = (key & mask).astype(np.int64)
-    values = matrix[first, second]
-    key >>= 2 * width
+    mask = np.uint64((1 << width) - 1)
+    first = np.right_shift(key, np.uint64(width))
+    first &= mask
+    second = np.bitwise_and(key, mask)
+    first, second = first.view(np.int64), second.view(np.int64)
+    key >>= low
     tie = key[1:] == key[:-1]
+    flat = np.multiply(first, n, out=key.view(np.int64))  # the keys are no longer needed
+    flat += second
+    values = matrix.ravel().take(flat)
     if tie.any():
         inside = np.flatnonzero(np.append(tie, False) | np.insert(tie, 0, False))
         run = np.cumsum(np.insert(~tie, 0, True))[inside]
@@ -143,10 +195,19 @@ class RankedPairs:
         """Pairs (``first[k]`` < ``second[k]``) of ``n`` stimuli in ascending order of their
         dissimilarities ``ordered`` (``of`` sorts a matrix's pairs)."""
         self.stimuli = (first, second)
-        self.order = first * (2 * n - first - 1) // 2 + second - first - 1  # pair indices
+        order = 2 * n - 1 - first  # pair indices first (2n − first − 1) / 2 + second − first − 1,
+        order *= first  # in place: arrays of every pair are costly to allocate
+        order //= 2
+        order += second
+        order -= first
+        order -= 1
+        self.order = order
         self.valid = np.isfinite(ordered)  # in sorted order, as every array here
-        self.group = np.concatenate([[0], np.cumsum(ordered[1:] != ordered[:-1])])
-        self.tied = len(ordered) > 0 and self.group[-1] < len(ordered) - 1
+        changes = ordered[1:] != ordered[:-1]
+        self.tied = not changes.all()
+        self.group = np.zeros(len(ordered), dtype=np.int64) if self.tied else None
+        if self.tied:  # tie groups: pairs of equal dissimilarity share their mid-rank
+            np.cumsum(changes, out=self.group[1:])
 
     @classmethod
     def of(cls, matrix: np.ndarray) -> RankedPairs:
@@ -193,28 +254,3 @@ class RDMComparison:
         weighted = pairs * a
         denominator = np.sqrt((weighted @ a) * ((pairs * b) @ b))
         return float((weighted @ b) / denominator) if denominator > 0 else np.nan
-
-
-class SortedRDM:
-    """All pairs of an RDM sorted once (on first use): the ranked pairs of any large subset
-    of its stimuli then come from one pass over that order instead of a sort of their own,
-    which pays off as soon as two splits' training stimuli are ranked."""
-
-    def __init__(self, matrix: np.ndarray):
-        self.matrix = matrix
-        self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-
-    def ranked(self, rows: np.ndarray) -> RankedPairs:
-        """``RankedPairs`` of ``matrix[np.ix_(rows, rows)]``."""
-        n, m = len(self.matrix), len(rows)
-        if 2 * m < n:  # a small subset: sorting its own pairs is cheaper
-            return RankedPairs.of(self.matrix[np.ix_(rows, rows)])
-        if self._sorted is None:
-            self._sorted = sorted_pairs(self.matrix)
-        first, second, values = self._sorted
-        position = np.full(n, -1, dtype=np.int64)
-        position[rows] = np.arange(m)
-        i, j = position[first], position[second]
-        keep = (i >= 0) & (j >= 0)
-        i, j = i[keep], j[keep]
-        return RankedPairs(m, np.minimum(i, j), np.maximum(i, j), values[keep])

@@ -59,21 +59,23 @@ def score_cka(layer: Layer, neural: Neural, split: Split, spec: AlignmentSpec) -
     """Unbiased linear CKA on the held-out stimuli (module doc)."""
     model, brain = layer.gram, neural.gram
     train, test = split.train, np.ix_(split.test, split.test)
-    value = cka(*(centred_block(g, train, train, train) for g in (model, brain)))
+    value = cka(*(centred_block(g, train, train, train) for g in (model, brain)), overwrite=True)
     model_test, brain_test = model[test], brain[test]
 
     def test(pick: np.ndarray) -> float:
         (k, weights), (m, _) = _centred(model_test, pick), _centred(brain_test, pick)
-        return cka(k, m, weights)
+        return cka(k, m, weights, overwrite=True)
 
     return Scored(train=value, test=per_resample(test))
 
 
 def score_rsa(layer: Layer, neural: Neural, split: Split, spec: AlignmentSpec) -> Scored:
     """Spearman's r between model and neural RDMs on the held-out stimuli (module doc)."""
-    ranked = layer.sorted_rdm.ranked
-    value = RDMComparison(ranked(split.train), neural.ranked_pairs(split.train))()
-    held = RDMComparison(ranked(split.test), neural.ranked_pairs(split.test))
+    training = np.zeros(len(neural.targets))
+    training[split.train] = 1.0  # the training pairs: those of two stimuli of weight 1
+    value = layer.compared_with(neural)(training)
+    test = np.ix_(split.test, split.test)
+    held = RDMComparison(RankedPairs.of(layer.rdm[test]), neural.ranked_pairs(split.test))
     n_test = len(split.test)
     return Scored(
         train=value, test=per_resample(lambda pick: held(np.bincount(pick, minlength=n_test)))
@@ -98,8 +100,10 @@ def ceiling_cka(neural: Neural, split: Split, spec: AlignmentSpec):
     def ceiling(pick: np.ndarray) -> float:
         pick = pick[complete[pick]]
         (ky, w) = _centred(gram_y, pick)
-        signal = np.mean([hsic(_centred(a, pick)[0], _centred(b, pick)[0], w) for a, b in grams])
-        total = hsic(ky, ky, w)
+        signal = np.mean(
+            [hsic(_centred(a, pick)[0], _centred(b, pick)[0], w, True) for a, b in grams]
+        )
+        total = hsic(ky, ky, w, True)
         return float(np.sqrt(signal / total)) if signal > 0 and total > 0 else np.nan
 
     return per_resample(ceiling)
