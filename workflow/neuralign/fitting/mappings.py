@@ -43,9 +43,10 @@ class MappingSpec:
     ``ridge``: one alpha per neuroid by exact leave-one-out over ``relative_alphas`` (multiples
     of the mean eigenvalue of the training Gram matrix); the leave-one-out predictions score the
     layer; ``ridge_precision`` ``mixed`` runs its largest products in float32
-    (``neuralign.fitting.ridge``), and so does the alignment panel's layer Gram matrix
-    (``neuralign.fitting.alignment.base.Layer``). ``pls``: PLS regression with ``pls_components``
-    (Brain-Score: 25); ``inner_folds``-fold predictions on the training stimuli score the layer.
+    (``neuralign.fitting.ridge``), and so do the alignment panel's layer Gram matrix
+    (``neuralign.fitting.alignment.base.Layer``) and Procrustes' PCA. ``pls``: PLS regression
+    with ``pls_components`` (Brain-Score: 25); ``inner_folds``-fold predictions on the training
+    stimuli score the layer.
     """
 
     kind: str = "ridge"

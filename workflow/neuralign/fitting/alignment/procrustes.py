@@ -4,11 +4,12 @@ with the alignment fitted on training stimuli and evaluated on held-out ones.
 Unit and neuroid counts are reconciled by PCA: the layer's features are reduced to their first
 k = min(q, n_train − 1) principal components (q neuroids), fitted on the training stimuli (from
 the Gram matrix of the layer, so the features are never copied, or from the features' scatter
-matrix when there are fewer features than training stimuli); the neuroids are kept as they
-are. Both sides are centred on their training means. The alignment is the orthogonal map Q
-(k × q, orthonormal rows: a rotation, or an isometric embedding when k < q) maximising
-⟨Z_train Q, Y_train⟩, i.e. Q = U Vᵀ from the SVD of Z_trainᵀ Y_train, as in netrep's
-``LinearMetric(alpha=1)`` with zero padding. On held-out stimuli the value is the cosine
+matrix when there are fewer features than training stimuli; either is decomposed in float32
+under ``ridge_precision: mixed``, which keeps held-out values within 1e-6 of float64); the
+neuroids are kept as they are. Both sides are centred on their training means. The alignment
+is the orthogonal map Q (k × q, orthonormal rows: a rotation, or an isometric embedding when
+k < q) maximising ⟨Z_train Q, Y_train⟩, i.e. Q = U Vᵀ from the SVD of Z_trainᵀ Y_train, as in
+netrep's ``LinearMetric(alpha=1)`` with zero padding. On held-out stimuli the value is the cosine
 ⟨Z Q, Y⟩ / (‖Z Q‖ ‖Y‖) and the angular distance is its arccos: 0 for representations that
 differ by a rotation and a scale, π/2 for orthogonal ones. It is invariant to rotations,
 permutations and isotropic scaling of the units. The layer is picked by fitting the alignment on
@@ -40,38 +41,44 @@ from neuralign.fitting.alignment.kernels import centred_block
 def pca_scores(layer: Layer, fit: np.ndarray, apply: np.ndarray, n_components: int):
     """Scores of the ``fit`` and ``apply`` stimuli on the first principal components of the
     ``fit`` stimuli's features: from the features' covariance when there are fewer features
-    than ``fit`` stimuli, else from the layer's Gram matrix of all stimuli."""
+    than ``fit`` stimuli, else from the layer's Gram matrix of all stimuli; decomposed in the
+    layer's Gram precision."""
+    dtype = layer.gram_dtype
     if layer.features.shape[1] < len(fit):
-        return covariance_pca_scores(layer.features, fit, apply, n_components)
-    return gram_pca_scores(layer.gram, fit, apply, n_components)
+        return covariance_pca_scores(layer.features, fit, apply, n_components, dtype)
+    return gram_pca_scores(layer.gram, fit, apply, n_components, dtype)
 
 
-def _top_eigen(matrix: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` largest eigenvalues of a symmetric matrix and their vectors, those not
-    numerically zero."""
+def _top_eigen(matrix: np.ndarray, k: int, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest eigenvalues of a symmetric matrix and their vectors (in float64),
+    those not numerically zero, computed in ``dtype``."""
     n = len(matrix)
-    values, vectors = scipy.linalg.eigh(matrix, subset_by_index=[n - k, n - 1], driver="evr")
-    keep = values > max(values.max(), 0.0) * n * np.finfo(np.float64).eps
-    return values[keep], vectors[:, keep]
+    values, vectors = scipy.linalg.eigh(
+        matrix.astype(dtype, copy=False), subset_by_index=[n - k, n - 1], driver="evr"
+    )
+    keep = values > max(values.max(), 0.0) * n * np.finfo(dtype).eps
+    return values[keep].astype(np.float64), vectors[:, keep].astype(np.float64)
 
 
-def gram_pca_scores(gram: np.ndarray, fit: np.ndarray, apply: np.ndarray, n_components: int):
+def gram_pca_scores(
+    gram: np.ndarray, fit: np.ndarray, apply: np.ndarray, n_components: int, dtype=np.float64
+):
     """``pca_scores`` from the Gram matrix of all stimuli (the features are never copied)."""
     centred = centred_block(gram, fit, fit, fit)
-    values, vectors = _top_eigen(centred, max(min(n_components, len(fit) - 1), 1))
+    values, vectors = _top_eigen(centred, max(min(n_components, len(fit) - 1), 1), dtype)
     scale = np.sqrt(values)
     return vectors * scale, centred_block(gram, apply, fit, fit) @ vectors / scale
 
 
 def covariance_pca_scores(
-    features: np.ndarray, fit: np.ndarray, apply: np.ndarray, n_components: int
+    features: np.ndarray, fit: np.ndarray, apply: np.ndarray, n_components: int, dtype=np.float64
 ):
     """``pca_scores`` from the (feature × feature) scatter matrix of the ``fit`` stimuli."""
     chosen = features[fit]
     mean = chosen.mean(axis=0)
     centred = chosen - mean
     k = max(min(n_components, len(fit) - 1, features.shape[1]), 1)
-    _, vectors = _top_eigen(centred.T @ centred, k)
+    _, vectors = _top_eigen(centred.T @ centred, k, dtype)
     return centred @ vectors, (features[apply] - mean) @ vectors
 
 
