@@ -45,6 +45,7 @@ from neuralign.fitting.metrics import pearson_columns  # noqa: E402
 from neuralign.fitting.pls import fit_pls  # noqa: E402
 from neuralign.fitting.ridge import fit_ridge_loo  # noqa: E402
 from neuralign.fitting.scoring import shuffle_splits  # noqa: E402
+from neuralign.io.memory import keep_freed_memory  # noqa: E402
 
 ALPHAS = np.logspace(-3, 3, 13)
 NEW_METRICS = ["rsa", "cka", "procrustes", "soft_matching", "reverse", "one_to_one"]
@@ -163,14 +164,19 @@ def main() -> None:
     parser.add_argument(
         "--ridge-precision", choices=sorted(GRAM_DTYPES), default="mixed", help="--panel: ridge"
     )
+    parser.add_argument(
+        "--fresh-memory", action="store_true", help="leave glibc's default (unmap freed memory)"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
         threadpool_limits(args.threads)
+    kept = not args.fresh_memory and keep_freed_memory()  # as the workflow's jobs do
     splits = shuffle_splits(args.stimuli, None, args.splits, 0.9, seed=1)
     print(
         f"machine: {torch.get_num_threads()} threads, device {args.device}, torch "
-        f"{torch.__version__}; {args.stimuli} stimuli, 168 neuroids, {args.splits} splits"
+        f"{torch.__version__}; {args.stimuli} stimuli, 168 neuroids, {args.splits} splits; "
+        f"freed memory {'kept' if kept else 'unmapped'}"
     )
     results = {}
     for p in args.features:

@@ -2,7 +2,8 @@
 
 A script is ``run(snakemake, function)``, plus the constants that pick a variant of a shared
 job (``run(snakemake, write_table, table=scores_table)``). ``run`` opens the job's log, sets
-torch's threads to the rule's ``threads`` when the job uses torch, and calls ``function`` with:
+torch's threads to the rule's ``threads`` when the job uses torch, makes the process keep
+freed memory for reuse (``neuralign.io.memory``), and calls ``function`` with:
 
 - each parameter the script does not give: the rule's input, output or param of that name
   (a list of files as a list of str), else its wildcard of that name; a function that takes
@@ -21,6 +22,7 @@ import sys
 from collections.abc import Callable
 
 from neuralign.io.logs import log_to
+from neuralign.io.memory import keep_freed_memory
 from neuralign.io.provenance import job_provenance
 
 SUPPLIED = ("log", "provenance")  # given by ``run`` itself
@@ -83,6 +85,7 @@ def run(snakemake, function: Callable[..., None], /, *, ids: dict | None = None,
         torch = sys.modules.get("torch")
         if torch is not None:
             torch.set_num_threads(snakemake.threads)
+        keep_freed_memory()
         arguments = {**job_arguments(snakemake, function, given), **given}
         provenance = job_provenance(snakemake, **(ids or {}))
         function(**arguments, log=log, provenance=provenance)
