@@ -1,13 +1,18 @@
 """The alignment-metric panel in the real workflow: a tiny demo run, its tables, figure and
 report."""
 
+import re
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 
 from neuralign.fitting.alignment.registry import METRICS
-from tests.conftest import SMALL_IMAGES
+from tests.conftest import REPO, SMALL_IMAGES
 
 MODELS = ["mobilenetv2_100", "untrained_resnet18"]
 CONFIG = {
@@ -23,6 +28,7 @@ CONFIG = {
     "metrics": list(METRICS),
     "metric_panel": {"n_splits": 2, "n_halvings": 4, "max_units": 120},
 }
+README = (REPO / "README.md").read_text()
 # the panel's outputs only (the predictivity fits and their figures are tested elsewhere)
 TARGETS = (
     "results/scores/demo_metrics.csv",
@@ -73,6 +79,17 @@ def test_demo_panel_tables_figure_and_report(run_snakemake, tmp_path):
     report = (tmp_path / "report.html").read_text()
     for caption in CAPTIONS:
         assert caption in report, caption
+
+    # the README's example of calling the library runs as written on these results
+    example = re.search(r"^ *```python\n(.*?score_alignment.*?)^ *```", README, re.M | re.S)
+    printed = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(example.group(1))],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert all(metric in printed for metric in ("cka", "procrustes", "one_to_one"))
 
 
 @pytest.mark.workflow
