@@ -1,6 +1,6 @@
 """Reading and writing: the canonical dataset format, netCDF artifacts with provenance, atomic
 writes, the activation cache, downloads and where they are kept, zip archives, TFRecords,
-image folders, logs, script jobs."""
+image folders, logs, script jobs and their memory."""
 
 __all__ = [
     "archives",
@@ -12,6 +12,7 @@ __all__ = [
     "imagefolder",
     "jobs",
     "logs",
+    "memory",
     "provenance",
     "resources",
     "tfrecord",
