@@ -17,10 +17,12 @@ neuroids; 10 shuffle splits, train 0.9. Prints, per feature count:
   workflow's ``fitting.ridge_precision``).
 ``--threads N`` caps torch's and BLAS's threads (on a machine shared with other jobs,
 multithreaded BLAS makes the panel's many small operations much slower: measure both parts
-at the same setting).
+at the same setting). Everything runs with freed memory kept in the process, as the
+workflow's jobs do (``neuralign.io.memory``); ``--fresh-memory`` leaves glibc's default.
 
 Usage: python bench/fitting.py [--stimuli 3200] [--splits 10] [--device cpu] [--ridge-only]
        [--ridgecv] [--panel [--breakdown]] [--ridge-precision mixed|double] [--threads N]
+       [--fresh-memory]
 """
 
 from __future__ import annotations
