@@ -101,9 +101,9 @@ def ceiling_cka(neural: Neural, split: Split, spec: AlignmentSpec):
         pick = pick[complete[pick]]
         (ky, w) = _centred(gram_y, pick)
         signal = np.mean(
-            [hsic(_centred(a, pick)[0], _centred(b, pick)[0], w, True) for a, b in grams]
+            [hsic(_centred(a, pick)[0], _centred(b, pick)[0], w, overwrite=True) for a, b in grams]
         )
-        total = hsic(ky, ky, w, True)
+        total = hsic(ky, ky, w, overwrite=True)
         return float(np.sqrt(signal / total)) if signal > 0 and total > 0 else np.nan
 
     return per_resample(ceiling)
